@@ -1,0 +1,37 @@
+"""Physical and geodetic constants, each with its unit and source.
+
+Internally leosim works in km, s and radians; names carry their unit.
+"""
+
+# WGS84 ellipsoid (NIMA TR8350.2, 3rd edition, table 3.1).
+WGS84_A_KM = 6378.137
+"""WGS84 semi-major axis (equatorial radius), km."""
+WGS84_F = 1.0 / 298.257223563
+"""WGS84 flattening, dimensionless."""
+WGS84_B_KM = WGS84_A_KM * (1.0 - WGS84_F)
+"""WGS84 semi-minor axis (polar radius), km."""
+WGS84_E2 = WGS84_F * (2.0 - WGS84_F)
+"""WGS84 first eccentricity squared, dimensionless."""
+
+# WGS72 gravity model, the one SGP4 is defined with (Vallado et al. 2006, AIAA 2006-6753, table in sgp4 getgravconst).
+WGS72_MU_KM3_S2 = 398600.8
+"""Earth's gravitational parameter in the WGS72 model used by SGP4, km^3/s^2."""
+WGS72_RADIUS_KM = 6378.135
+"""Earth's equatorial radius in the WGS72 model used by SGP4, km."""
+
+SPEED_OF_LIGHT_KM_S = 299_792.458
+"""Speed of light in vacuum, km/s (exact, SI definition)."""
+FIBRE_REFRACTIVE_INDEX = 1.468
+"""Group index of standard single-mode fibre at 1550 nm (ITU-T G.652 typical), dimensionless."""
+
+SECONDS_PER_DAY = 86_400.0
+MINUTES_PER_DAY = 1_440.0
+J2000_JD = 2_451_545.0
+"""Julian date of the J2000.0 epoch (2000-01-01 12:00 TT), days."""
+JD_UNIX_EPOCH = 2_440_587.5
+"""Julian date of 1970-01-01 00:00 UTC, days."""
+SGP4_EPOCH_JD = 2_433_281.5
+"""Julian date of 1949-12-31 00:00 UTC, the origin of sgp4init's epoch argument, days."""
+
+MEAN_EARTH_RADIUS_KM = 6371.0088
+"""IUGG mean Earth radius R1, km (used for great-circle distances)."""

@@ -1,0 +1,37 @@
+"""Errors that leosim raises for bad input.
+
+Every error says what is wrong, where (file, line, field) and what is accepted. The CLI turns any
+:class:`LeosimInputError` into a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+
+class LeosimError(Exception):
+    """Base class of leosim's own errors."""
+
+
+class LeosimInputError(LeosimError, ValueError):
+    """Bad input: a file, a row, a field or an argument that leosim cannot accept.
+
+    ``source`` names the file (or argument), ``line`` the 1-based line number and ``field`` the field,
+    where known. ``str(error)`` gives the full message, e.g. ``sats.tle, line 4, field checksum: ...``.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, line: int | None = None,
+                 field: str | None = None):
+        self.message = message
+        self.source = source
+        self.line = line
+        self.field = field
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = []
+        if self.source is not None:
+            where.append(str(self.source))
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.field is not None:
+            where.append(f"field {self.field}")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
