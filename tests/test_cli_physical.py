@@ -43,7 +43,7 @@ def test_positions_table(tmp_path, suffix):
         Times.from_range("2000-01-01T00:10:00Z", 120, 60))
     # CSV keeps 15-17 significant digits: micrometres.
     np.testing.assert_allclose(table[["x_km", "y_km", "z_km"]].to_numpy(), expected.reshape(-1, 3), atol=1e-6)
-    lat, lon, alt = ecef_to_geodetic(expected.reshape(-1, 3))
+    _, _, alt = ecef_to_geodetic(expected.reshape(-1, 3))
     np.testing.assert_allclose(table["alt_km"], alt, atol=1e-6)
     assert table["sat_id"].iloc[1584 + 5] == 5
     if suffix == ".csv":

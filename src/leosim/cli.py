@@ -9,8 +9,8 @@ import sys
 
 import click
 
-from .errors import LeosimInputError
 from .commands import network, physical, policy
+from .errors import LeosimInputError
 
 
 class _LeosimGroup(click.Group):

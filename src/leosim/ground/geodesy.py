@@ -28,7 +28,7 @@ def geodetic_to_ecef(lat_deg, lon_deg, alt_km) -> np.ndarray:
 def ecef_to_geodetic(xyz_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """WGS84 ``(lat_deg, lon_deg, alt_km)`` of ECEF positions in km, shape ``(..., 3)``.
 
-    Bowring's parametric latitude, refined twice: the error is far below a millimetre from the
+    Bowring's parametric latitude, refined three times: the error is far below a millimetre from the
     Earth's centre region to beyond geostationary altitude (checked against the round trip in tests).
     NaN positions give NaN.
     """
