@@ -8,7 +8,7 @@ import numpy as np
 from sgp4.api import SatrecArray
 
 from ..timebase import Times, parse_utc
-from .propagate import States, chunk_steps, propagate_ecef
+from .propagate import INTERPOLATION_MAX_ECCENTRICITY, States, chunk_steps, propagate_ecef
 from .walker import WalkerShell, shell_satrecs
 
 DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024
@@ -107,11 +107,23 @@ class Constellation:
 
     # -- propagation ----------------------------------------------------------------------------------
     def states(self, times: Times, *, knot_spacing_s: float | None = None) -> States:
-        """Earth-fixed positions (km) and velocities (km/s), ``(time, satellite, 3)``, at every instant."""
+        """Earth-fixed positions (km) and velocities (km/s), ``(time, satellite, 3)``, at every instant.
+
+        ``knot_spacing_s`` chooses between SGP4 at every instant (0) and SGP4 at knots with interpolation
+        (see :func:`~leosim.orbits.propagate.propagate_ecef`); by default interpolation is used for fine
+        steps when every orbit is near-circular.
+        """
         if not len(self):
             empty = np.zeros((len(times), 0, 3))
             return States(times, empty, empty.copy(), np.zeros((len(times), 0), dtype=np.uint8))
+        if knot_spacing_s is None and self.max_eccentricity > INTERPOLATION_MAX_ECCENTRICITY:
+            knot_spacing_s = 0.0
         return propagate_ecef(self._array, times, knot_spacing_s=knot_spacing_s)
+
+    @property
+    def max_eccentricity(self) -> float:
+        """The largest eccentricity among the satellites' mean elements."""
+        return max((sat.ecco for sat in self.satrecs), default=0.0)
 
     def positions_km(self, times: Times, **options) -> np.ndarray:
         """Earth-fixed positions, km, ``(time, satellite, 3)``; NaN where SGP4 failed."""

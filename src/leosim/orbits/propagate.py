@@ -11,8 +11,9 @@ Shapes: positions and velocities ``(time, satellite, 3)`` in km and km/s, float6
 For fine time steps, :func:`propagate_ecef` can evaluate SGP4 only at knots on a fixed absolute grid
 (every ``knot_spacing_s`` seconds of UTC) and fill the instants between by Lagrange interpolation through
 the 8 nearest knots (degree 7) of TEME position and of TEME velocity. For a circular orbit of radius r and
-mean motion n the error is about ``r (n h)^8 * 43 / 8!`` (h the knot spacing): 3 micrometres for LEO at
-h = 60 s, far below the ~1 km accuracy of SGP4 elements; the tests check it against direct SGP4. (Cubic
+mean motion n the error is about ``r (n h)^8 * 43 / 8!`` (h the knot spacing): 0.7 mm for LEO at
+h = 120 s and micrometres at h = 60 s; SGP4's short-period terms bring the measured maximum at 120 s to
+~1.5 mm (tests bound it at 2 mm against direct SGP4), far below the ~1 km accuracy of SGP4 elements. (Cubic
 Hermite interpolation was not used: SGP4's velocities are not exact derivatives of its positions, which
 costs centimetres.) The knots depend only on absolute time, so results do not depend on chunking.
 """
@@ -27,8 +28,12 @@ from sgp4.api import SatrecArray
 from ..constants import J2000_JD, SECONDS_PER_DAY
 from ..timebase import Times
 
-DEFAULT_KNOT_SPACING_S = 60.0
+DEFAULT_KNOT_SPACING_S = 120.0
 """Default SGP4 knot spacing for interpolated propagation, s (sub-millimetre in LEO, see module doc)."""
+
+INTERPOLATION_MAX_ECCENTRICITY = 0.01
+"""Interpolation is chosen automatically only when every orbit is this close to circular: the error
+grows with the orbit's higher harmonics, whose amplitudes scale with powers of the eccentricity."""
 
 _LAGRANGE_POINTS = 8
 """Knots per interpolated instant: a degree-7 polynomial through 4 knots on each side."""
@@ -160,8 +165,9 @@ def propagate_ecef(satrec_array: SatrecArray, times: Times, *, knot_spacing_s: f
     """Earth-fixed states of every satellite at every instant (see :class:`States`).
 
     With ``knot_spacing_s=None`` (default) SGP4 runs at every instant when that is no more work than the
-    knots would be, and at knots every :data:`DEFAULT_KNOT_SPACING_S` with Hermite interpolation otherwise.
-    ``knot_spacing_s=0`` forces SGP4 at every instant; a positive value forces interpolation on that grid.
+    knots would be, and at knots every :data:`DEFAULT_KNOT_SPACING_S` with Lagrange interpolation
+    otherwise. ``knot_spacing_s=0`` forces SGP4 at every instant; a positive value forces interpolation on
+    that grid. (:meth:`Constellation.states` passes 0 for orbits that are not near-circular.)
     """
     if len(times) == 0:
         empty = np.zeros((0, len(satrec_array), 3))
