@@ -7,7 +7,6 @@ Target: at least 2 million satellite-positions per second. Run: ``python bench/b
 from __future__ import annotations
 
 import _common
-
 from leosim.orbits.constellation import Constellation
 from leosim.timebase import Times
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import time
 
-import _common
 import numpy as np
 from scipy.spatial import cKDTree
 
+import _common
 from leosim.geometry import visible_pairs
 from leosim.ground.geodesy import enu_basis
 from leosim.ground.sites import default_cities

@@ -1,7 +1,182 @@
-"""CLI commands of the policy layer (to be written)."""
+"""CLI commands of the policy layer: ``leosim policy set|show|log|verify``.
+
+The store is ``--db FILE``, else ``$LEOSIM_DB``, else the per-user data directory
+(``platformdirs.user_data_path("leosim") / "policy.sqlite"``).
+"""
 
 from __future__ import annotations
+
+import difflib
+import json
+
+import click
+
+from ..errors import LeosimInputError
+from ..timebase import parse_utc
+
+_DB_HELP = "policy store (SQLite file); default $LEOSIM_DB or the per-user data directory"
+
+
+def _open(db):
+    from ..policy.store import PolicyStore
+
+    return PolicyStore(db)
+
+
+def resolve_subject(text: str, known_regions=()) -> str:
+    """Canonical rule subject for a TERRITORY argument.
+
+    ``terminal:ID``, ``fleet:NAME`` and ``region:NAME`` pass through; an ISO alpha-3 code (any case) or a
+    country's name gives the code; a known custom region's name gives ``region:NAME``; any other name
+    is taken as a new custom region unless it looks like a mistyped country (3 letters, or close to a
+    country's name), which raises :class:`LeosimInputError` listing close matches.
+    """
+    from ..territory import Territories
+
+    key = text.strip()
+    prefix, sep, rest = key.partition(":")
+    if sep:
+        if prefix in ("terminal", "fleet", "region") and rest.strip():
+            return f"{prefix}:{rest.strip()}"
+        raise LeosimInputError(f"{text!r}: expected terminal:ID, fleet:NAME, region:NAME or an ISO 3166 "
+                               f"alpha-3 code", field="TERRITORY")
+    if key in known_regions:
+        return f"region:{key}"
+    territories = Territories.default()
+    try:
+        kind, code = territories.resolve(key, field="TERRITORY")
+        return code if kind == "country" else f"region:{code}"
+    except LeosimInputError:
+        names = [n.lower() for n in territories.names.values()]
+        near_country = difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.85)
+        region_hint = difflib.get_close_matches(key, list(known_regions), n=3, cutoff=0.6)
+        if (len(key) == 3 and key.isalpha()) or near_country or not key:
+            hint = territories.suggest(key)
+            if region_hint:
+                hint += "; known regions: " + ", ".join(region_hint)
+            raise LeosimInputError(f"unknown territory {key!r}; {hint}", field="TERRITORY") from None
+    return f"region:{key}"
+
+
+def _rule_row(rule) -> dict:
+    iso = _iso
+    return {"rule_id": rule.rule_id, "subject": rule.subject, "state": rule.state,
+            "allow": list(rule.allow), "from": iso(rule.valid_from), "until": iso(rule.valid_until),
+            "decided_at": iso(rule.decided_at), "by": rule.decided_by, "reason": rule.reason}
+
+
+def _iso(value) -> str | None:
+    if value is None:
+        return None
+    import numpy as np
+
+    return np.datetime_as_string(value.astype("datetime64[s]"), unit="s") + "Z"
+
+
+def _table(rows: list[dict], columns: list[str]) -> str:
+    cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+@click.group("policy")
+def policy_group():
+    """Service policy: who gets service where and when, with an audit log."""
+
+
+@policy_group.command("set")
+@click.argument("territory")
+@click.argument("state", type=click.Choice(["active", "denied", "restricted"]))
+@click.option("--from", "valid_from", required=True, metavar="ISO8601", help="start of the rule (inclusive)")
+@click.option("--until", "valid_until", metavar="ISO8601", help="end of the rule (exclusive); default open")
+@click.option("--by", "author", required=True, help="who decided")
+@click.option("--reason", required=True, help="why")
+@click.option("--allow", multiple=True, metavar="fleet:NAME|tenant:NAME",
+              help="for restricted: who may still use the service (repeatable)")
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+def set_command(territory, state, valid_from, valid_until, author, reason, allow, db):
+    """Record that TERRITORY is in STATE from --from (until --until).
+
+    TERRITORY is an ISO 3166 alpha-3 code (UKR), a custom region name (or region:NAME),
+    terminal:ID or fleet:NAME. STATE is active, denied or restricted.
+    """
+    from ..policy.rules import Rule
+
+    start = parse_utc(valid_from, source="--from")
+    end = parse_utc(valid_until, source="--until") if valid_until else None
+    with _open(db) as store:
+        known_regions = {r.key for r in store.rules() if r.kind == "region"}
+        subject = resolve_subject(territory, known_regions)
+        rule = Rule(subject=subject, state=state, valid_from=start, valid_until=end, allow=tuple(allow))
+        entry = store.set(rule, by=author, reason=reason)
+    until = _iso(rule.valid_until) or "open"
+    click.echo(f"recorded entry #{entry.seq}: {subject} {state} from {_iso(rule.valid_from)} until {until} "
+               f"by {author}")
+
+
+@policy_group.command("show")
+@click.option("--at", "at", default="now", show_default=True, metavar="ISO8601", help="instant to show")
+@click.option("--as-of", "as_of", metavar="ISO8601",
+              help="only decisions recorded up to this instant (time travel through the log)")
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def show_command(at, as_of, db, as_json):
+    """The rules in force at an instant (--at)."""
+    instant = parse_utc(at, source="--at")
+    cutoff = parse_utc(as_of, source="--as-of") if as_of else None
+    with _open(db) as store:
+        rules = store.rules_at(instant, as_of=cutoff)
+    rows = [_rule_row(r) for r in sorted(rules, key=lambda r: (r.subject, r.decided_at))]
+    if as_json:
+        click.echo(json.dumps({"at": _iso(instant), "rules": rows}, indent=2))
+        return
+    if not rows:
+        click.echo(f"no rules in force at {_iso(instant)} (default: denied)")
+        return
+    for row in rows:
+        row["allow"] = ",".join(row["allow"])
+    click.echo(_table(rows, ["rule_id", "subject", "state", "allow", "from", "until", "decided_at", "by",
+                             "reason"]))
+
+
+@policy_group.command("log")
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def log_command(db, as_json):
+    """The audit log: every change, who made it, when and why."""
+    with _open(db) as store:
+        entries = store.entries()
+    if as_json:
+        click.echo(json.dumps([e.as_dict() for e in entries], indent=2, ensure_ascii=False))
+        return
+    rows = [{"seq": e.seq, "recorded_at": e.recorded_at[:19] + "Z", "by": e.author, "action": e.action,
+             "rule": e.rule_id, "subject": e.rule["subject"], "state": e.rule["state"],
+             "from": (e.rule["from"] or "")[:19], "until": (e.rule["until"] or "")[:19],
+             "previous": e.previous.get("state") or "-", "reason": e.reason, "hash": e.hash[:12]}
+            for e in entries]
+    if not rows:
+        click.echo("the log is empty")
+        return
+    click.echo(_table(rows, list(rows[0])))
+
+
+@policy_group.command("verify")
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+@click.pass_context
+def verify_command(ctx, db):
+    """Check the audit log's hash chain: exit 0 when intact, 1 naming the first broken entry."""
+    with _open(db) as store:
+        broken = store.verify()
+        seq, head = store.head()
+    if broken is None:
+        click.echo(f"intact: {seq} entries, head {head}")
+        return
+    click.echo(f"broken: {broken}")
+    ctx.exit(1)
 
 
 def register(group) -> None:
     """Add this module's commands to the top-level leosim group."""
+    group.add_command(policy_group)

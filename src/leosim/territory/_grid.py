@@ -32,8 +32,8 @@ class GridIndex:
     def __init__(self, geometries, cell_deg: float = 0.25, tiles_deg: tuple[float, ...] = (10.0, 2.0)):
         self.geometries = np.asarray(geometries, dtype=object)
         self.cell_deg = float(cell_deg)
-        self.n_lat = int(round(180.0 / self.cell_deg))
-        self.n_lon = int(round(360.0 / self.cell_deg))
+        self.n_lat = round(180.0 / self.cell_deg)
+        self.n_lon = round(360.0 / self.cell_deg)
         pieces, owner = self.geometries, np.arange(self.geometries.size)
         for tile_deg in tiles_deg:
             pieces, owner = _split(pieces, owner, tile_deg)

@@ -1,0 +1,308 @@
+"""Shortest-delay routing at one instant, between ground sites, over satellites and ISLs.
+
+The numeric core is :func:`shortest_paths` (one ``scipy.sparse.csgraph.dijkstra`` call from all the
+sources of a step, vectorised path reconstruction). :class:`Router` holds what is fixed for a run (sites,
+ISL set, mode, GSL rule) and routes one instant at a time from satellite positions.
+
+Modes (see issue 3):
+
+* ``isl``: site → satellite → ISLs → satellite → site; sites never relay (Hypatia's
+  ``algorithm_free_one_only_over_isls``).
+* ``bent-pipe``: site → one satellite → site, both in view of that satellite at once; no ISLs.
+* ``ground-relay``: like ``isl`` (with whatever ISLs are given; none for Hypatia's
+  ``algorithm_free_one_only_gs_relays``) but sites whose kind is in ``relay_kinds`` (default gateways)
+  may relay: satellite → site → satellite.
+* ``user``: terminal → satellites (ISLs) → gateway → terrestrial fibre → PoP, choosing the gateway and
+  PoP that minimise the RTT; PoPs have no GSLs (they are reached only over fibre). A pair's destination
+  ``-1`` means "best PoP"; a PoP index fixes the PoP (the gateway is still chosen).
+
+Node ids in paths follow Hypatia: satellites ``0..N-1``, site ``j`` is ``N + j``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse.csgraph import dijkstra
+
+from ..errors import LeosimInputError
+from ..ground.geodesy import ecef_to_geodetic
+from .graph import NodeLayout, delay_graph
+from .links import (
+    IslReport,
+    gsl_edges_by_elevation,
+    gsl_edges_by_range,
+    isl_lengths_km,
+    isl_validity,
+)
+from .references import MS_PER_S, fibre_one_way_s, great_circle_km
+
+MODES = ("isl", "bent-pipe", "ground-relay", "user")
+"""Routing modes accepted by :class:`Router`."""
+
+SITE_KINDS = ("terminal", "gateway", "pop", "city")
+"""Site kinds the network layer knows."""
+
+_NO_PRED = -9999  # scipy.sparse.csgraph's predecessor value for "none"
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Result of :func:`shortest_paths` for ``P`` (source, target) node pairs.
+
+    ``delay_s`` ``(P,)`` one-way delay, inf where unreachable; ``nodes`` ``(P, L)`` int64 graph nodes of
+    each path from source to target, padded with ``-1``; ``n_nodes`` ``(P,)`` path length in nodes (0
+    where unreachable).
+    """
+
+    delay_s: np.ndarray
+    nodes: np.ndarray
+    n_nodes: np.ndarray
+
+
+def walk_predecessors(predecessors, rows, targets) -> tuple[np.ndarray, np.ndarray]:
+    """Paths from the predecessor matrix of a multi-source dijkstra.
+
+    ``predecessors`` ``(S, n)``; ``rows`` ``(P,)`` row (source) of each pair; ``targets`` ``(P,)`` target
+    node, or negative for "no path". Returns ``(nodes (P, L) padded with -1, length (P,))``, each path
+    from its source to its target. Loops over hops (a path's length), vectorised over pairs.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    cur = np.asarray(targets, dtype=np.int64).copy()
+    n_pairs = cur.size
+    cur[cur < 0] = _NO_PRED
+    cols = [cur]
+    for _ in range(predecessors.shape[1] + 1):
+        alive = cur >= 0
+        if not alive.any():
+            break
+        nxt = np.full(n_pairs, _NO_PRED, dtype=np.int64)
+        nxt[alive] = predecessors[rows[alive], cur[alive]]
+        cur = nxt
+        cols.append(cur)
+    back = np.stack(cols, axis=1)  # target first, then predecessors; _NO_PRED after the source
+    length = (back >= 0).sum(axis=1)
+    width = max(int(length.max()) if n_pairs else 0, 1)
+    k = np.arange(width)
+    src_pos = length[:, None] - 1 - k[None, :]
+    nodes = np.where(src_pos >= 0,
+                     back[np.arange(n_pairs)[:, None], np.clip(src_pos, 0, back.shape[1] - 1)], -1)
+    return nodes.astype(np.int64), length.astype(np.int64)
+
+
+def shortest_paths(graph, sources, pair_source, pair_target) -> Paths:
+    """Shortest-delay paths for node pairs, from one dijkstra call over the distinct sources.
+
+    ``graph``: CSR ``(n, n)`` of delays; ``pair_source``, ``pair_target``: int ``(P,)`` graph nodes;
+    ``sources``: the distinct source nodes, sorted (must contain every ``pair_source``).
+    """
+    dist, pred = multi_source_dijkstra(graph, sources)
+    return paths_from_tree(dist, pred, sources, pair_source, pair_target)
+
+
+def multi_source_dijkstra(graph, sources) -> tuple[np.ndarray, np.ndarray]:
+    """``(dist (S, n), predecessors (S, n))`` from each of the sorted ``sources``: one dijkstra call."""
+    sources = np.asarray(sources, dtype=np.int64)
+    n = graph.shape[0]
+    if sources.size == 0:
+        return np.empty((0, n)), np.empty((0, n), dtype=np.int32)
+    return dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
+
+
+def paths_from_tree(dist, pred, sources, pair_source, pair_target) -> Paths:
+    """:class:`Paths` for node pairs from the output of :func:`multi_source_dijkstra`; a negative target
+    means "no path"."""
+    sources = np.asarray(sources, dtype=np.int64)
+    pair_source = np.asarray(pair_source, dtype=np.int64)
+    pair_target = np.asarray(pair_target, dtype=np.int64)
+    n_pair = pair_source.size
+    if sources.size == 0 or n_pair == 0:
+        return Paths(np.full(n_pair, np.inf), np.full((n_pair, 1), -1, np.int64), np.zeros(n_pair, np.int64))
+    row = np.searchsorted(sources, pair_source)
+    delay = np.where(pair_target >= 0, dist[row, np.maximum(pair_target, 0)], np.inf)
+    nodes, length = walk_predecessors(pred, row, np.where(np.isfinite(delay), pair_target, -1))
+    return Paths(delay, nodes, length)
+
+
+@dataclass(frozen=True)
+class StepRoutes:
+    """Routes of ``P`` pairs at one instant.
+
+    ``src``, ``dst`` int64 ``(P,)`` site indices (in ``user`` mode ``dst`` is the PoP used, ``-1`` when
+    there is no path); ``gateway`` ``(P,)`` the gateway used in ``user`` mode (else ``-1``);
+    ``rtt_ms`` ``(P,)`` round-trip time = 2 × one-way delay (NaN when there is no path, never 0);
+    ``one_way_ms`` ``(P,)``; ``hops`` ``(P,)`` links on the path (``-1`` when none); ``paths`` ``(P, L)``
+    int64 Hypatia node ids (satellites ``0..N-1``, site ``j`` = ``N + j``) padded with ``-1``;
+    ``isl_valid`` ``(K,)`` bool and ``isl_report`` the ISLs left out at this instant.
+    """
+
+    src: np.ndarray
+    dst: np.ndarray
+    gateway: np.ndarray
+    rtt_ms: np.ndarray
+    one_way_ms: np.ndarray
+    hops: np.ndarray
+    paths: np.ndarray
+    isl_valid: np.ndarray
+    isl_report: IslReport
+
+    def path(self, p: int) -> np.ndarray:
+        """Node ids of pair ``p``'s path (empty when there is none)."""
+        row = self.paths[p]
+        return row[row >= 0]
+
+
+class Router:
+    """Routes between ground sites at one instant at a time; fixed for a run: sites, ISLs, mode, rules.
+
+    Parameters
+    ----------
+    site_ecef_km : ``(M, 3)`` Earth-fixed site positions, km.
+    site_kind : ``(M,)`` str, each one of :data:`SITE_KINDS`.
+    mode : one of :data:`MODES`.
+    isls : ``(K, 2)`` int satellite index pairs (e.g. :func:`~leosim.network.links.plus_grid_isls`);
+        ignored in ``bent-pipe`` mode.
+    site_up, min_elevation_deg : ``(M, 3)`` geodetic up unit vectors and the elevation mask (scalar or
+        ``(M,)`` deg): GSLs to every satellite at or above the mask. Used unless ``max_gsl_length_km``.
+    max_gsl_length_km : Hypatia's convention instead: GSLs to every satellite within this range, km.
+    max_isl_length_km, isl_shell_altitude_km : limits for :func:`~leosim.network.links.isl_validity`.
+    relay_kinds : site kinds that may relay in ``ground-relay`` mode.
+    fibre_km : ``user`` mode: ``(G, Q)`` measured fibre distances km from each gateway (in site order)
+        to each PoP (in site order), NaN where not connected; default the great-circle distance.
+    """
+
+    def __init__(self, site_ecef_km, site_kind, *, mode: str = "isl", isls=None, site_up=None,
+                 min_elevation_deg=None, max_gsl_length_km=None, max_isl_length_km=None,
+                 isl_shell_altitude_km=None, relay_kinds=("gateway",), fibre_km=None):
+        if mode not in MODES:
+            raise LeosimInputError(f"unknown routing mode {mode!r}; accepted: {', '.join(MODES)}",
+                                   field="mode")
+        self.site_ecef_km = np.asarray(site_ecef_km, dtype=np.float64).reshape(-1, 3)
+        self.site_kind = np.asarray(site_kind, dtype=str)
+        n_site = self.site_ecef_km.shape[0]
+        if self.site_kind.shape != (n_site,):
+            raise LeosimInputError(f"site_kind must have one entry per site ({n_site}), "
+                                   f"got shape {self.site_kind.shape}", field="site_kind")
+        bad = ~np.isin(self.site_kind, SITE_KINDS)
+        if bad.any():
+            raise LeosimInputError(f"unknown site kind {self.site_kind[bad][0]!r} at site "
+                                   f"{int(np.flatnonzero(bad)[0])}; accepted: {', '.join(SITE_KINDS)}",
+                                   field="kind")
+        self.mode = mode
+        self.isls = (np.empty((0, 2), np.int64) if isls is None or mode == "bent-pipe"
+                     else np.asarray(isls, dtype=np.int64).reshape(-1, 2))
+        self.max_gsl_length_km = max_gsl_length_km
+        if max_gsl_length_km is None:
+            if site_up is None or min_elevation_deg is None:
+                raise LeosimInputError("GSL rule missing: give site_up and min_elevation_deg (elevation "
+                                       "mask) or max_gsl_length_km (Hypatia's range rule)",
+                                       field="min_elevation_deg")
+            self.site_up = np.asarray(site_up, dtype=np.float64).reshape(-1, 3)
+            self.min_elevation_deg = np.broadcast_to(
+                np.asarray(min_elevation_deg, dtype=np.float64), (n_site,)).copy()
+        self.max_isl_length_km = max_isl_length_km
+        self.isl_shell_altitude_km = isl_shell_altitude_km
+        self.layout_sites = n_site
+        # Sites with GSLs: all, except PoPs in user mode (reached over fibre only).
+        self.gsl_site_mask = np.ones(n_site, bool)
+        if mode == "user":
+            self.gsl_site_mask &= self.site_kind != "pop"
+        self._gsl_sites = np.flatnonzero(self.gsl_site_mask)
+        self.relay_site = None
+        if mode == "ground-relay":
+            self.relay_site = np.isin(self.site_kind, np.asarray(relay_kinds, dtype=str))
+        self.gateways = np.flatnonzero(self.site_kind == "gateway")
+        self.pops = np.flatnonzero(self.site_kind == "pop")
+        lat, lon, _ = ecef_to_geodetic(self.site_ecef_km)
+        self.site_lat_deg, self.site_lon_deg = lat, lon
+        self._ground = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+        if mode == "user":
+            g, q = np.meshgrid(self.gateways, self.pops, indexing="ij")
+            if fibre_km is None:
+                dist = great_circle_km(lat[g], lon[g], lat[q], lon[q])
+            else:
+                dist = np.asarray(fibre_km, dtype=np.float64)
+                if dist.shape != g.shape:
+                    raise LeosimInputError(
+                        f"fibre_km must be (gateways, PoPs) = {g.shape}, got {dist.shape}", field="fibre_km")
+            self._ground = (g.ravel(), q.ravel(), fibre_one_way_s(dist).ravel())
+
+    def _gsls(self, sat_ecef_km):
+        sites = self._gsl_sites
+        if self.max_gsl_length_km is not None:
+            i, j, length = gsl_edges_by_range(self.site_ecef_km[sites], sat_ecef_km, self.max_gsl_length_km)
+        else:
+            i, j, length = gsl_edges_by_elevation(self.site_ecef_km[sites], self.site_up[sites], sat_ecef_km,
+                                                  self.min_elevation_deg[sites])
+        return sites[i], j, length
+
+    def route(self, sat_ecef_km, src, dst) -> StepRoutes:
+        """Route pairs ``src[p] -> dst[p]`` (site indices, int ``(P,)``) with satellites at
+        ``sat_ecef_km`` ``(N, 3)`` km (Earth-fixed, NaN rows for satellites without a position)."""
+        sat_ecef_km = np.asarray(sat_ecef_km, dtype=np.float64).reshape(-1, 3)
+        src = np.asarray(src, dtype=np.int64).ravel()
+        dst = np.asarray(dst, dtype=np.int64).ravel()
+        self._check_pairs(src, dst)
+        layout = NodeLayout(sat_ecef_km.shape[0], self.layout_sites)
+        if self.isls.size and int(self.isls.max()) >= layout.n_sat:
+            raise LeosimInputError(f"ISL set names satellite {int(self.isls.max())} but only "
+                                   f"{layout.n_sat} satellites are given", field="isls")
+
+        valid, report = isl_validity(sat_ecef_km, self.isls, max_isl_length_km=self.max_isl_length_km,
+                                     shell_altitude_km=self.isl_shell_altitude_km)
+        isl_len = np.where(valid, isl_lengths_km(sat_ecef_km, self.isls), np.nan)
+        gsite, gsat, glen = self._gsls(sat_ecef_km)
+        graph = delay_graph(layout, isls=self.isls, isl_length_km=isl_len, gsl_site=gsite, gsl_sat=gsat,
+                            gsl_length_km=glen, relay_site=self.relay_site, ground_from=self._ground[0],
+                            ground_to=self._ground[1], ground_delay_s=self._ground[2])
+        sources = np.unique(layout.source(src))
+        n_pair = src.size
+        gateway = np.full(n_pair, -1, np.int64)
+        dist, pred = multi_source_dijkstra(graph, sources)
+        if self.mode == "user":
+            dst = self._choose_pops(dist, layout, sources, src, dst)
+        target = np.where(dst >= 0, layout.sink(np.maximum(dst, 0)), -1)
+        paths = paths_from_tree(dist, pred, sources, layout.source(src), target)
+        reachable = np.isfinite(paths.delay_s)
+        one_way_ms = np.where(reachable, paths.delay_s * MS_PER_S, np.nan)
+        nodes = np.where(paths.nodes >= 0, layout.to_hypatia_ids(paths.nodes), -1)
+        if self.mode == "user":
+            dst = np.where(reachable, dst, -1)
+            # The gateway is the node just before the PoP (paths end ... -> gateway -> PoP).
+            last = np.clip(paths.n_nodes - 2, 0, None)
+            gw_node = nodes[np.arange(n_pair), last]
+            gateway = np.where(reachable & (paths.n_nodes >= 2), gw_node - layout.n_sat, -1)
+        return StepRoutes(src=src, dst=dst, gateway=gateway, rtt_ms=2.0 * one_way_ms, one_way_ms=one_way_ms,
+                          hops=np.where(reachable, paths.n_nodes - 1, -1), paths=nodes,
+                          isl_valid=valid, isl_report=report)
+
+    def _choose_pops(self, dist, layout, sources, src, dst):
+        """User mode: each pair's PoP: the given one, or (``dst == -1``) the one with the least delay."""
+        if self.pops.size == 0:
+            return np.full(src.size, -1, np.int64)
+        pop_delay = dist[np.searchsorted(sources, layout.source(src))][:, layout.sink(self.pops)]
+        best = self.pops[np.argmin(pop_delay, axis=1)]
+        return np.where(dst >= 0, dst, best)
+
+    def _check_pairs(self, src, dst):
+        m = self.layout_sites
+        if src.shape != dst.shape:
+            raise LeosimInputError(f"src and dst must have the same length, got {src.size} and {dst.size}",
+                                   field="pairs")
+        lo = -1 if self.mode == "user" else 0
+        for name, arr, low in (("src", src, 0), ("dst", dst, lo)):
+            bad = (arr < low) | (arr >= m)
+            if bad.any():
+                raise LeosimInputError(f"pair {int(np.flatnonzero(bad)[0])}: site index "
+                                       f"{int(arr[bad][0])} out of range 0..{m - 1}", field=name)
+        same = src == dst
+        if same.any():
+            raise LeosimInputError(f"pair {int(np.flatnonzero(same)[0])}: source and destination are the "
+                                   f"same site {int(src[same][0])}", field="pairs")
+        if self.mode == "user":
+            fixed = dst >= 0
+            not_pop = fixed & (self.site_kind[np.where(fixed, dst, 0)] != "pop")
+            if not_pop.any():
+                raise LeosimInputError(f"pair {int(np.flatnonzero(not_pop)[0])}: in user mode the "
+                                       "destination must be a PoP or -1 (best PoP)", field="dst")

@@ -1,0 +1,341 @@
+"""The scenario file: a TOML document validated by pydantic models.
+
+Unknown keys are rejected, ranges are checked, and every error names the file, the key path and, where
+it can be found, the line. :func:`schema_reference` renders the documented schema (docs/scenario-schema.md
+is generated from it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..errors import LeosimInputError
+
+Instant = dt.datetime | dt.date | str
+"""An instant: a TOML datetime or date, or an ISO 8601 string; naive means UTC."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class ScenarioInfo(_Strict):
+    """``[scenario]``: what the scenario is called and what question it answers."""
+
+    name: str = Field(min_length=1, description="Short title, shown in the report.")
+    description: str = Field("", description="What the scenario asks, in a sentence or two.")
+
+
+class ConstellationSpec(_Strict):
+    """``[constellation]``: exactly one of ``preset``, ``tle`` (TLE or OMM file) or ``hypatia`` (a satgenpy folder)."""
+
+    preset: str | None = Field(None, description="A preset name (`leosim constellations`).")
+    tle: str | None = Field(None, description="Element file, relative to the scenario file: TLE or OMM.")
+    hypatia: str | None = Field(None, description="A satgenpy output folder, relative to the scenario file.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        given = [k for k in ("preset", "tle", "hypatia") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of preset, tle, hypatia (got {', '.join(given) or 'none'})")
+        return self
+
+
+class TimeSpec(_Strict):
+    """``[time]``: the window, its end excluded."""
+
+    start: Instant = Field(description="First instant, UTC (TOML datetime or ISO 8601 string).")
+    duration_s: float = Field(gt=0, le=366 * 86_400, description="Length of the window, seconds.")
+    step_s: float = Field(gt=0, le=86_400, description="Time step, seconds.")
+
+
+class NetworkSpec(_Strict):
+    """``[network]``: links and routing."""
+
+    isl: str = Field("plus-grid", description="`plus-grid`, `none` (bent pipe) or an isls.txt file.")
+    isl_shift: int = Field(0, ge=0, description="Plus-grid: slot shift between neighbouring planes.")
+    routing: Literal["isl", "bent-pipe", "ground-relay", "user"] = Field(
+        "user", description="`user`: terminal → satellites → gateway → PoP (what a terminal experiences).")
+    terminal_min_elevation_deg: float = Field(25.0, ge=0, le=90, description="Elevation mask of terminals.")
+    gateway_min_elevation_deg: float = Field(25.0, ge=0, le=90, description="Elevation mask of gateways.")
+
+
+class GroundSpec(_Strict):
+    """``[ground]``: gateways and PoPs: `default` (the shipped list) or a sites CSV file."""
+
+    gateways: str = Field("default", description="`default` or a CSV of gateways.")
+    pops: str = Field("default", description="`default` or a CSV of PoPs.")
+
+
+class SiteSpec(_Strict):
+    """``[[sites]]``: one explicit place."""
+
+    id: str | None = Field(None, description="Unique id; defaults to a slug of the name.")
+    name: str = Field(min_length=1)
+    lat_deg: float = Field(alias="lat", ge=-90, le=90, description="Latitude, degrees (WGS84).")
+    lon_deg: float = Field(alias="lon", ge=-180, le=180, description="Longitude, degrees (WGS84).")
+    alt_m: float = Field(0.0, ge=-500, le=9_000, description="Height, metres.")
+    kind: Literal["terminal", "gateway", "pop", "city"] = "terminal"
+    fleet: str = Field("", description="Fleet the terminal belongs to (see [[policy.fleets]]).")
+    tenant: str = Field("", description="Tenant (customer) of the terminal.")
+    group: str = Field("", description="A label for grouping in the report (e.g. 'occupied', 'control').")
+
+
+class SiteGroupSpec(_Strict):
+    """``[[site_groups]]``: generated places within territories."""
+
+    kind: Literal["largest-cities", "population-sample", "h3-cells"]
+    territories: list[str] = Field(min_length=1, description="Alpha-3 codes or custom region names.")
+    count: int = Field(10, ge=1, le=100_000, description="Cities, or sampled places, per territory.")
+    resolution: int = Field(4, ge=0, le=9, description="H3 resolution for `h3-cells`.")
+    seed: int = Field(0, description="Random seed for `population-sample`.")
+    fleet: str = ""
+    group: str = ""
+
+
+class RegionSpec(_Strict):
+    """``[[regions]]``: a custom region overlaying countries: a GeoJSON file, a polygon or H3 cells."""
+
+    name: str = Field(min_length=1)
+    geojson: str | None = Field(None, description="GeoJSON file, relative to the scenario file.")
+    polygon: list[tuple[float, float]] | None = Field(None, description="[[lon, lat], ...], degrees.")
+    h3_cells: list[str] | None = None
+    note: str = Field("", description="Where the outline comes from.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        given = [k for k in ("geojson", "polygon", "h3_cells") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of geojson, polygon, h3_cells (got {', '.join(given) or 'none'})")
+        if self.polygon is not None and len(self.polygon) < 3:
+            raise ValueError("a polygon needs at least 3 points")
+        return self
+
+
+class RuleSpec(_Strict):
+    """``[[policy.rules]]``: one decision."""
+
+    subject: str = Field(description="Alpha-3 code, region:NAME, fleet:NAME or terminal:ID.")
+    state: Literal["active", "denied", "restricted"]
+    from_: Instant = Field(alias="from")
+    until: Instant | None = None
+    allow: list[str] = Field(default_factory=list, description="Tenants/fleets a restricted rule lets through.")
+    decided_at: Instant | None = None
+    by: str = ""
+    reason: str = ""
+
+
+class PayerSpec(_Strict):
+    """``[[policy.fleets.payers]]``: who pays for a fleet, when, how much."""
+
+    payer: str = Field(min_length=1)
+    kind: Literal["operator donation", "government contract", "subscribers", "other"] = "other"
+    from_: Instant = Field(alias="from")
+    until: Instant | None = None
+    monthly_cost_per_terminal_usd: float = Field(0.0, ge=0)
+    terminals: int | None = Field(None, ge=0)
+
+
+class FleetSpec(_Strict):
+    """``[[policy.fleets]]``: a fleet of terminals."""
+
+    name: str = Field(min_length=1)
+    terminals: int = Field(0, ge=0)
+    tenant: str | None = None
+    priority: int = 0
+    payers: list[PayerSpec] = Field(default_factory=list)
+    source: str = Field("", description="Where the figures come from, or 'illustrative'.")
+
+
+class PolicySpec(_Strict):
+    """``[policy]``: rules, fleets, the default state, and an optional store to read rules from."""
+
+    default_state: Literal["active", "denied", "restricted"] = "denied"
+    store: str | None = Field(None, description="A policy SQLite store whose rules are added.")
+    rules: list[RuleSpec] = Field(default_factory=list)
+    fleets: list[FleetSpec] = Field(default_factory=list)
+
+
+class PairSpec(_Strict):
+    """``[[pairs]]``: a pair of places whose RTT over time is reported."""
+
+    src: str
+    dst: str
+
+
+class WhatIfSpec(_Strict):
+    """``[[whatif]]``: the scenario again with these rules added (they are decided last, so they win)."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    rules: list[RuleSpec] = Field(min_length=1)
+
+
+class AnalysesSpec(_Strict):
+    """``[analyses]``: which analyses to run."""
+
+    coverage: bool = True
+    availability: bool = True
+    latency: bool = True
+    path_dynamics: bool = True
+    whatif: bool = True
+    cost: bool = True
+
+
+class OutputSpec(_Strict):
+    """``[output]``: what to write besides the tables."""
+
+    report: bool = True
+
+
+class ScenarioSpec(_Strict):
+    """A whole scenario file."""
+
+    scenario: ScenarioInfo
+    constellation: ConstellationSpec
+    time: TimeSpec
+    network: NetworkSpec = NetworkSpec()
+    ground: GroundSpec = GroundSpec()
+    sites: list[SiteSpec] = Field(default_factory=list)
+    site_groups: list[SiteGroupSpec] = Field(default_factory=list)
+    regions: list[RegionSpec] = Field(default_factory=list)
+    policy: PolicySpec = PolicySpec()
+    pairs: list[PairSpec] = Field(default_factory=list)
+    whatif: list[WhatIfSpec] = Field(default_factory=list)
+    analyses: AnalysesSpec = AnalysesSpec()
+    output: OutputSpec = OutputSpec()
+
+    @model_validator(mode="after")
+    def _has_sites(self):
+        if not self.sites and not self.site_groups:
+            raise ValueError("a scenario needs [[sites]] or [[site_groups]]")
+        return self
+
+
+def load_scenario_spec(path) -> tuple[ScenarioSpec, str]:
+    """Parse and validate a scenario TOML file; returns the model and the file's text."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LeosimInputError("scenario file not found", source=str(path)) from None
+    except (UnicodeDecodeError, IsADirectoryError) as error:
+        raise LeosimInputError(f"cannot read the scenario file: {error}", source=str(path)) from None
+    return parse_scenario_text(text, source=str(path)), text
+
+
+def parse_scenario_text(text: str, source: str = "<scenario>") -> ScenarioSpec:
+    """Validate scenario TOML text; errors name ``source``, the key path and the line."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        line = getattr(error, "lineno", None)
+        raise LeosimInputError(f"not valid TOML: {error.msg if hasattr(error, 'msg') else error}",
+                               source=source, line=line) from None
+    try:
+        return ScenarioSpec.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        loc = tuple(first["loc"])
+        key_path = _key_path(loc)
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            parent = _model_at(loc[:-1])
+            accepted = ", ".join(sorted(f.alias or name for name, f in parent.model_fields.items())) if parent else ""
+            message = f"unknown key {loc[-1]!r}" + (f"; accepted: {accepted}" if accepted else "")
+        elif "input" in first and first["type"] not in ("missing",):
+            message = f"{message} (got {first['input']!r})"
+        raise LeosimInputError(message, source=source, line=_line_of(text, loc), field=key_path) from None
+
+
+def _key_path(loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _model_at(loc) -> type[BaseModel] | None:
+    """The pydantic model class at a location path (for listing accepted keys)."""
+    model: type[BaseModel] = ScenarioSpec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) or next(
+            (f for f in model.model_fields.values() if f.alias == part), None)
+        if field is None:
+            return None
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        nested = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if nested is None:
+            return None
+        model = nested
+    return model
+
+
+def _line_of(text: str, loc) -> int | None:
+    """Best-effort 1-based line of a key path in TOML text (tables, arrays of tables, then the key)."""
+    lines = text.splitlines()
+    start, end = 0, len(lines)
+    table: list[str] = []
+    parts = list(loc)
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if isinstance(part, str) and i + 1 < len(parts) and isinstance(parts[i + 1], int):
+            header = "[[" + ".".join([*table, part]) + "]]"
+            hits = [n for n in range(start, end) if lines[n].strip().startswith(header)]
+            index = parts[i + 1]
+            if index < len(hits):
+                start = hits[index] + 1
+                later = [n for n in range(start, len(lines)) if lines[n].lstrip().startswith("[")
+                         and not lines[n].lstrip().startswith("[[" + ".".join([*table, part]) + ".")]
+                end = later[0] if later else len(lines)
+                table = [*table, part]
+                i += 2
+                continue
+            return None
+        if isinstance(part, str):
+            header = "[" + ".".join([*table, part]) + "]"
+            hits = [n for n in range(start, end) if lines[n].strip() == header]
+            if hits and i + 1 < len(parts):
+                start = hits[0] + 1
+                later = [n for n in range(start, len(lines)) if lines[n].lstrip().startswith("[")]
+                end = later[0] if later else len(lines)
+                table = [*table, part]
+                i += 1
+                continue
+            for n in range(start, end):
+                stripped = lines[n].strip()
+                if stripped.split("=", 1)[0].strip().strip('"') == part and "=" in stripped:
+                    return n + 1
+            if hits:
+                return hits[0] + 1
+            return start if start > 0 else None
+        i += 1
+    return start if start > 0 else None
+
+
+def schema_reference() -> str:
+    """The scenario schema as Markdown: one section per table, one row per key."""
+    out = ["# Scenario file reference", "",
+           "Generated from `leosim.scenario.schema` (run `leosim schema`). Unknown keys are errors.", ""]
+    for name in ScenarioSpec.model_fields:
+        model = _model_at((name,))
+        if model is None:
+            continue
+        out += [f"## `{name}`", "", (model.__doc__ or "").strip(), "", "| key | type | default | meaning |",
+                "|---|---|---|---|"]
+        for key, sub in model.model_fields.items():
+            default = "required" if sub.is_required() else repr(sub.get_default(call_default_factory=True))
+            kind = str(sub.annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
+            out.append(f"| `{sub.alias or key}` | `{kind}` | {default} | {sub.description or ''} |")
+        out.append("")
+    return "\n".join(out)
