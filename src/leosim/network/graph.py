@@ -96,9 +96,9 @@ def delay_graph(layout: NodeLayout, *, isls=None, isl_length_km=None, gsl_site=N
         cols.append(layout.sink(np.asarray(ground_to)[ok]))
         w.append(gd[ok])
     n = layout.n_nodes
-    if not rows:
+    r = np.concatenate(rows) if rows else np.empty(0, np.int64)
+    if r.size == 0:
         return csr_matrix((n, n), dtype=np.float64)
-    r = np.concatenate(rows)
     c = np.concatenate(cols)
     wt = np.maximum(np.concatenate(w), MIN_EDGE_DELAY_S)
     # Keep the shortest of duplicate edges (csr_matrix would sum them): sort by (row, col, delay).

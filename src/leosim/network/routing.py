@@ -2,7 +2,10 @@
 
 The numeric core is :func:`shortest_paths` (one ``scipy.sparse.csgraph.dijkstra`` call from all the
 sources of a step, vectorised path reconstruction). :class:`Router` holds what is fixed for a run (sites,
-ISL set, mode, GSL rule) and routes one instant at a time from satellite positions.
+ISL set, mode, GSL rule) and routes one instant at a time from satellite positions. It runs dijkstra from
+whichever end of the pairs has fewer distinct sites: from the sources on the delay graph, or from the
+destinations on the transposed graph (every edge reversed, same delays) — e.g. 1,000 terminals to their
+best of 30 PoPs costs 30 dijkstra runs, not 1,000. Never all-pairs Floyd–Warshall.
 
 Modes (see issue 3):
 
@@ -44,16 +47,14 @@ MODES = ("isl", "bent-pipe", "ground-relay", "user")
 SITE_KINDS = ("terminal", "gateway", "pop", "city")
 """Site kinds the network layer knows."""
 
-_NO_PRED = -9999  # scipy.sparse.csgraph's predecessor value for "none"
-
 
 @dataclass(frozen=True)
 class Paths:
     """Result of :func:`shortest_paths` for ``P`` (source, target) node pairs.
 
     ``delay_s`` ``(P,)`` one-way delay, inf where unreachable; ``nodes`` ``(P, L)`` int64 graph nodes of
-    each path from source to target, padded with ``-1``; ``n_nodes`` ``(P,)`` path length in nodes (0
-    where unreachable).
+    each path from source to target, right-aligned, padded with ``-1`` on the left; ``n_nodes``
+    ``(P,)`` path length in nodes (0 where unreachable).
     """
 
     delay_s: np.ndarray
@@ -65,30 +66,46 @@ def walk_predecessors(predecessors, rows, targets) -> tuple[np.ndarray, np.ndarr
     """Paths from the predecessor matrix of a multi-source dijkstra.
 
     ``predecessors`` ``(S, n)``; ``rows`` ``(P,)`` row (source) of each pair; ``targets`` ``(P,)`` target
-    node, or negative for "no path". Returns ``(nodes (P, L) padded with -1, length (P,))``, each path
-    from its source to its target. Loops over hops (a path's length), vectorised over pairs.
+    node, or negative for "no path". Returns ``(nodes (P, L), length (P,))``: each row is a path from its
+    source to its target, right-aligned (padded with -1 on the left; ``row[row >= 0]`` is the path).
+    Loops over hops (a path's length), vectorised over pairs.
     """
     rows = np.asarray(rows, dtype=np.int64)
-    cur = np.asarray(targets, dtype=np.int64).copy()
-    n_pairs = cur.size
-    cur[cur < 0] = _NO_PRED
-    cols = [cur]
-    for _ in range(predecessors.shape[1] + 1):
-        alive = cur >= 0
-        if not alive.any():
+    targets = np.asarray(targets, dtype=np.int64)
+    n_pairs = targets.size
+    flat = np.ascontiguousarray(predecessors).reshape(-1)
+    base = rows * predecessors.shape[1]
+    first = np.where(targets >= 0, targets, -1)
+    cols = [first]
+    active = np.flatnonzero(first >= 0)
+    cur = first[active]
+    for _ in range(predecessors.shape[1] + 1):  # a path has at most n nodes
+        if active.size == 0:
             break
-        nxt = np.full(n_pairs, _NO_PRED, dtype=np.int64)
-        nxt[alive] = predecessors[rows[alive], cur[alive]]
-        cur = nxt
-        cols.append(cur)
-    back = np.stack(cols, axis=1)  # target first, then predecessors; _NO_PRED after the source
-    length = (back >= 0).sum(axis=1)
-    width = max(int(length.max()) if n_pairs else 0, 1)
-    k = np.arange(width)
-    src_pos = length[:, None] - 1 - k[None, :]
-    nodes = np.where(src_pos >= 0,
-                     back[np.arange(n_pairs)[:, None], np.clip(src_pos, 0, back.shape[1] - 1)], -1)
-    return nodes.astype(np.int64), length.astype(np.int64)
+        nxt = flat[base[active] + cur].astype(np.int64)
+        keep = nxt >= 0
+        active, cur = active[keep], nxt[keep]
+        col = np.full(n_pairs, -1, dtype=np.int64)
+        col[active] = cur
+        cols.append(col)
+    # Columns hold the target first, then its predecessors back to the source, -1 after: reversed, the
+    # rows are the paths in forward order, right-aligned (padded with -1 on the left).
+    nodes = np.stack(cols[::-1], axis=1)
+    length = (nodes >= 0).sum(axis=1)
+    return nodes, length.astype(np.int64)
+
+
+def reverse_paths(nodes, length) -> np.ndarray:
+    """Reverse each right-aligned path row of ``nodes`` ``(P, L)`` (``length`` ``(P,)`` nodes each),
+    keeping them right-aligned."""
+    nodes = np.asarray(nodes)
+    width = nodes.shape[1]
+    k = np.arange(width)[None, :]
+    start = width - np.asarray(length)[:, None]  # first used column
+    idx = np.where(k >= start, width - 1 - (k - start), 0)
+    out = np.take_along_axis(nodes, idx, axis=1)
+    out[k < start] = -1
+    return out
 
 
 def shortest_paths(graph, sources, pair_source, pair_target) -> Paths:
@@ -111,16 +128,17 @@ def multi_source_dijkstra(graph, sources) -> tuple[np.ndarray, np.ndarray]:
 
 
 def paths_from_tree(dist, pred, sources, pair_source, pair_target) -> Paths:
-    """:class:`Paths` for node pairs from the output of :func:`multi_source_dijkstra`; a negative target
-    means "no path"."""
+    """:class:`Paths` for node pairs from the output of :func:`multi_source_dijkstra`; a negative source
+    or target means "no path"."""
     sources = np.asarray(sources, dtype=np.int64)
     pair_source = np.asarray(pair_source, dtype=np.int64)
     pair_target = np.asarray(pair_target, dtype=np.int64)
     n_pair = pair_source.size
     if sources.size == 0 or n_pair == 0:
         return Paths(np.full(n_pair, np.inf), np.full((n_pair, 1), -1, np.int64), np.zeros(n_pair, np.int64))
-    row = np.searchsorted(sources, pair_source)
-    delay = np.where(pair_target >= 0, dist[row, np.maximum(pair_target, 0)], np.inf)
+    ok = (pair_source >= 0) & (pair_target >= 0)
+    row = np.clip(np.searchsorted(sources, pair_source), 0, sources.size - 1)
+    delay = np.where(ok, dist[row, np.maximum(pair_target, 0)], np.inf)
     nodes, length = walk_predecessors(pred, row, np.where(np.isfinite(delay), pair_target, -1))
     return Paths(delay, nodes, length)
 
@@ -133,7 +151,8 @@ class StepRoutes:
     there is no path); ``gateway`` ``(P,)`` the gateway used in ``user`` mode (else ``-1``);
     ``rtt_ms`` ``(P,)`` round-trip time = 2 × one-way delay (NaN when there is no path, never 0);
     ``one_way_ms`` ``(P,)``; ``hops`` ``(P,)`` links on the path (``-1`` when none); ``paths`` ``(P, L)``
-    int64 Hypatia node ids (satellites ``0..N-1``, site ``j`` = ``N + j``) padded with ``-1``;
+    int64 Hypatia node ids (satellites ``0..N-1``, site ``j`` = ``N + j``) in path order, right-aligned
+    (padded with ``-1`` on the left; use :meth:`path`);
     ``isl_valid`` ``(K,)`` bool and ``isl_report`` the ISLs left out at this instant.
     """
 
@@ -165,7 +184,8 @@ class Router:
         ignored in ``bent-pipe`` mode.
     site_up, min_elevation_deg : ``(M, 3)`` geodetic up unit vectors and the elevation mask (scalar or
         ``(M,)`` deg): GSLs to every satellite at or above the mask. Used unless ``max_gsl_length_km``.
-    max_gsl_length_km : Hypatia's convention instead: GSLs to every satellite within this range, km.
+    max_gsl_length_km : Hypatia's convention instead: GSLs to every satellite within this range, km
+        (scalar or ``(M,)``).
     max_isl_length_km, isl_shell_altitude_km : limits for :func:`~leosim.network.links.isl_validity`.
     relay_kinds : site kinds that may relay in ``ground-relay`` mode.
     fibre_km : ``user`` mode: ``(G, Q)`` measured fibre distances km from each gateway (in site order)
@@ -192,13 +212,19 @@ class Router:
         self.mode = mode
         self.isls = (np.empty((0, 2), np.int64) if isls is None or mode == "bent-pipe"
                      else np.asarray(isls, dtype=np.int64).reshape(-1, 2))
-        self.max_gsl_length_km = max_gsl_length_km
-        if max_gsl_length_km is None:
+        self.max_gsl_length_km = None
+        if max_gsl_length_km is not None:
+            self.max_gsl_length_km = np.broadcast_to(
+                np.asarray(max_gsl_length_km, dtype=np.float64), (n_site,)).copy()
+        else:
             if site_up is None or min_elevation_deg is None:
                 raise LeosimInputError("GSL rule missing: give site_up and min_elevation_deg (elevation "
                                        "mask) or max_gsl_length_km (Hypatia's range rule)",
                                        field="min_elevation_deg")
             self.site_up = np.asarray(site_up, dtype=np.float64).reshape(-1, 3)
+            if self.site_up.shape != (n_site, 3):
+                raise LeosimInputError(f"site_up must be ({n_site}, 3), got {np.shape(site_up)}",
+                                       field="site_up")
             self.min_elevation_deg = np.broadcast_to(
                 np.asarray(min_elevation_deg, dtype=np.float64), (n_site,)).copy()
         self.max_isl_length_km = max_isl_length_km
@@ -231,7 +257,8 @@ class Router:
     def _gsls(self, sat_ecef_km):
         sites = self._gsl_sites
         if self.max_gsl_length_km is not None:
-            i, j, length = gsl_edges_by_range(self.site_ecef_km[sites], sat_ecef_km, self.max_gsl_length_km)
+            i, j, length = gsl_edges_by_range(self.site_ecef_km[sites], sat_ecef_km,
+                                              self.max_gsl_length_km[sites])
         else:
             i, j, length = gsl_edges_by_elevation(self.site_ecef_km[sites], self.site_up[sites], sat_ecef_km,
                                                   self.min_elevation_deg[sites])
@@ -256,33 +283,55 @@ class Router:
         graph = delay_graph(layout, isls=self.isls, isl_length_km=isl_len, gsl_site=gsite, gsl_sat=gsat,
                             gsl_length_km=glen, relay_site=self.relay_site, ground_from=self._ground[0],
                             ground_to=self._ground[1], ground_delay_s=self._ground[2])
-        sources = np.unique(layout.source(src))
         n_pair = src.size
-        gateway = np.full(n_pair, -1, np.int64)
-        dist, pred = multi_source_dijkstra(graph, sources)
-        if self.mode == "user":
-            dst = self._choose_pops(dist, layout, sources, src, dst)
-        target = np.where(dst >= 0, layout.sink(np.maximum(dst, 0)), -1)
-        paths = paths_from_tree(dist, pred, sources, layout.source(src), target)
+        # One dijkstra per distinct source. Route from whichever end has fewer distinct sites: from the
+        # sources on the graph, or from the destinations' sinks on the transposed graph (same delays,
+        # edges reversed), which gives each path backwards. In user mode "best PoP" needs all PoPs.
+        choose = self.mode == "user" and bool((dst < 0).any())
+        if choose:
+            ends = self.pops
+        else:
+            ends = np.unique(dst)
+        backward = ends.size < np.unique(src).size
+        if backward:
+            sources = layout.sink(ends)
+            dist, pred = multi_source_dijkstra(graph.transpose().tocsr(), sources)
+            if choose:
+                to_pops = dist[np.searchsorted(sources, layout.sink(self.pops))][:, layout.source(src)].T
+                dst = self._choose_pops(to_pops, dst)
+            ok = dst >= 0
+            paths = paths_from_tree(dist, pred, sources, np.where(ok, layout.sink(np.maximum(dst, 0)), -1),
+                                    layout.source(src))
+        else:
+            sources = np.unique(layout.source(src))
+            dist, pred = multi_source_dijkstra(graph, sources)
+            if choose:
+                rows = np.searchsorted(sources, layout.source(src))
+                dst = self._choose_pops(dist[rows][:, layout.sink(self.pops)], dst)
+            ok = dst >= 0
+            paths = paths_from_tree(dist, pred, sources, layout.source(src),
+                                    np.where(ok, layout.sink(np.maximum(dst, 0)), -1))
         reachable = np.isfinite(paths.delay_s)
         one_way_ms = np.where(reachable, paths.delay_s * MS_PER_S, np.nan)
-        nodes = np.where(paths.nodes >= 0, layout.to_hypatia_ids(paths.nodes), -1)
+        nodes = layout.to_hypatia_ids(paths.nodes)
+        if backward:
+            nodes = reverse_paths(nodes, paths.n_nodes)
+        gateway = np.full(n_pair, -1, np.int64)
         if self.mode == "user":
             dst = np.where(reachable, dst, -1)
             # The gateway is the node just before the PoP (paths end ... -> gateway -> PoP).
-            last = np.clip(paths.n_nodes - 2, 0, None)
-            gw_node = nodes[np.arange(n_pair), last]
+            gw_node = nodes[:, -2] if nodes.shape[1] >= 2 else np.full(n_pair, -1)
             gateway = np.where(reachable & (paths.n_nodes >= 2), gw_node - layout.n_sat, -1)
         return StepRoutes(src=src, dst=dst, gateway=gateway, rtt_ms=2.0 * one_way_ms, one_way_ms=one_way_ms,
                           hops=np.where(reachable, paths.n_nodes - 1, -1), paths=nodes,
                           isl_valid=valid, isl_report=report)
 
-    def _choose_pops(self, dist, layout, sources, src, dst):
-        """User mode: each pair's PoP: the given one, or (``dst == -1``) the one with the least delay."""
+    def _choose_pops(self, delay_to_pops, dst):
+        """User mode: each pair's PoP: the given one, or (``dst == -1``) the one with the least delay;
+        ``delay_to_pops`` ``(P, n_pops)`` in the order of ``self.pops``."""
         if self.pops.size == 0:
-            return np.full(src.size, -1, np.int64)
-        pop_delay = dist[np.searchsorted(sources, layout.source(src))][:, layout.sink(self.pops)]
-        best = self.pops[np.argmin(pop_delay, axis=1)]
+            return np.full(dst.size, -1, np.int64)
+        best = self.pops[np.argmin(delay_to_pops, axis=1)]
         return np.where(dst >= 0, dst, best)
 
     def _check_pairs(self, src, dst):

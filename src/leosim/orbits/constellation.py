@@ -8,7 +8,7 @@ import numpy as np
 from sgp4.api import SatrecArray
 
 from ..timebase import Times, parse_utc
-from .propagate import INTERPOLATION_MAX_ECCENTRICITY, States, chunk_steps, propagate_ecef
+from .propagate import States, choose_knot_spacing_s, chunk_steps, propagate_ecef
 from .walker import WalkerShell, shell_satrecs
 
 DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024
@@ -116,14 +116,16 @@ class Constellation:
         if not len(self):
             empty = np.zeros((len(times), 0, 3))
             return States(times, empty, empty.copy(), np.zeros((len(times), 0), dtype=np.uint8))
-        if knot_spacing_s is None and self.max_eccentricity > INTERPOLATION_MAX_ECCENTRICITY:
-            knot_spacing_s = 0.0
+        if knot_spacing_s is None:
+            knot_spacing_s = choose_knot_spacing_s(times, self.max_eccentricity)
         return propagate_ecef(self._array, times, knot_spacing_s=knot_spacing_s)
 
     @property
     def max_eccentricity(self) -> float:
         """The largest eccentricity among the satellites' mean elements."""
-        return max((sat.ecco for sat in self.satrecs), default=0.0)
+        if "_max_ecc" not in self.__dict__:
+            self._max_ecc = max((sat.ecco for sat in self.satrecs), default=0.0)
+        return self._max_ecc
 
     def positions_km(self, times: Times, **options) -> np.ndarray:
         """Earth-fixed positions, km, ``(time, satellite, 3)``; NaN where SGP4 failed."""
@@ -131,7 +133,13 @@ class Constellation:
 
     def iter_states(self, times: Times, *, max_bytes: int = DEFAULT_CHUNK_BYTES,
                     knot_spacing_s: float | None = None) -> Iterator[States]:
-        """:class:`States` over consecutive time chunks, each within about ``max_bytes`` of memory."""
+        """:class:`States` over consecutive time chunks, each within about ``max_bytes`` of memory.
+
+        The propagation method is chosen once for the whole window, so the chunks agree bit for bit with
+        one call over all of ``times``.
+        """
+        if knot_spacing_s is None:
+            knot_spacing_s = choose_knot_spacing_s(times, self.max_eccentricity)
         for chunk in times.chunks(chunk_steps(len(self), max_bytes)):
             yield self.states(chunk, knot_spacing_s=knot_spacing_s)
 

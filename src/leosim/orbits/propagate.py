@@ -161,24 +161,30 @@ def _interpolate_teme(r_k, v_k, e_k, index, s):
     return position, velocity, error
 
 
+def choose_knot_spacing_s(times: Times, max_eccentricity: float = 0.0) -> float:
+    """The knot spacing (s) to use for ``times``: :data:`DEFAULT_KNOT_SPACING_S` when the instants are at
+    most half a knot interval apart (interpolation then saves SGP4 work) and every orbit is near-circular,
+    else 0 (SGP4 at every instant). Decided once for a whole window so that its chunks agree."""
+    if len(times) < 2 or max_eccentricity > INTERPOLATION_MAX_ECCENTRICITY:
+        return 0.0
+    step_s = float(np.median(np.diff(times.utc.astype(np.int64)))) / 1e9
+    return DEFAULT_KNOT_SPACING_S if 0 < step_s <= DEFAULT_KNOT_SPACING_S / 2 else 0.0
+
+
 def propagate_ecef(satrec_array: SatrecArray, times: Times, *, knot_spacing_s: float | None = None) -> States:
     """Earth-fixed states of every satellite at every instant (see :class:`States`).
 
-    With ``knot_spacing_s=None`` (default) SGP4 runs at every instant when that is no more work than the
-    knots would be, and at knots every :data:`DEFAULT_KNOT_SPACING_S` with Lagrange interpolation
-    otherwise. ``knot_spacing_s=0`` forces SGP4 at every instant; a positive value forces interpolation on
-    that grid. (:meth:`Constellation.states` passes 0 for orbits that are not near-circular.)
+    ``knot_spacing_s=0`` runs SGP4 at every instant; a positive value evaluates SGP4 at knots on that grid
+    and interpolates; ``None`` chooses with :func:`choose_knot_spacing_s` (assuming near-circular orbits:
+    :meth:`Constellation.states` checks the eccentricities).
     """
     if len(times) == 0:
         empty = np.zeros((0, len(satrec_array), 3))
         return States(times, empty, empty.copy(), np.zeros((0, len(satrec_array)), dtype=np.uint8))
     theta, theta_dot = gmst82_rad(*times.jd_ut1)
-    spacing = DEFAULT_KNOT_SPACING_S if knot_spacing_s is None else knot_spacing_s
+    spacing = choose_knot_spacing_s(times) if knot_spacing_s is None else knot_spacing_s
     if spacing > 0:
         knots, index, s = _knot_grid(times, spacing)
-        if knot_spacing_s is None and len(knots) >= len(times):
-            spacing = 0.0
-    if spacing > 0:
         r_k, v_k, e_k = sgp4_teme(satrec_array, *knots.jd_utc)
         r_teme, v_teme, error = _interpolate_teme(r_k, v_k, e_k, index, s)
         position, velocity = teme_to_ecef(r_teme, v_teme, theta, theta_dot)

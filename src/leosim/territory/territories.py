@@ -98,14 +98,32 @@ class Territories:
         new = Territories.__new__(Territories)
         Territories.__init__(new, self.codes, [self.names[c] for c in self.codes.tolist()],
                              self._geometries, (*self.regions, *regions))
-        if "_index" in self.__dict__:
-            new.__dict__["_index"] = self.__dict__["_index"]
+        for cached in ("_index", "_shapes"):
+            if cached in self.__dict__:
+                new.__dict__[cached] = self.__dict__[cached]
         return new
+
+    def geometry(self, key: str):
+        """Shapely geometry (lon/lat degrees) of a country by alpha-3 code or of a custom region by name.
+
+        A region made of H3 cells has no polygon: its cells' union is returned instead.
+        """
+        for region in self.regions:
+            if region.name == key:
+                return region.geometry if region.geometry is not None else _cells_polygon(region)
+        try:
+            index = int(np.flatnonzero(self.codes == key)[0])
+        except IndexError:
+            raise LeosimInputError(f"unknown territory {key!r}{self.suggest(key)}", field="territory") from None
+        return self._shapes[index]
+
+    @cached_property
+    def _shapes(self) -> list:
+        return [shapely.from_geojson(g) if isinstance(g, str) else g for g in self._geometries]
 
     @cached_property
     def _index(self) -> GridIndex:
-        geometries = [shapely.from_geojson(g) if isinstance(g, str) else g for g in self._geometries]
-        return GridIndex(geometries, GRID_CELL_DEG, PIECE_TILES_DEG)
+        return GridIndex(self._shapes, GRID_CELL_DEG, PIECE_TILES_DEG)
 
     # ----- names and codes ----------------------------------------------------------------------
     @property
@@ -178,3 +196,12 @@ class Territories:
         """
         hits = self.locate(lat_deg, lon_deg)
         return np.where(hits.region != "", hits.region, hits.country)
+
+
+def _cells_polygon(region: Region):
+    """Union of a cell region's H3 cells as a shapely geometry (lon/lat degrees)."""
+    import h3
+
+    cells = [h3.int_to_str(c) for cells in region.cells_by_resolution.values() for c in sorted(cells)]
+    shape = h3.cells_to_h3shape(cells)
+    return shapely.geometry.shape(shape.__geo_interface__)

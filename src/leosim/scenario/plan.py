@@ -1,0 +1,413 @@
+"""A resolved scenario: everything a run needs, built from a validated :class:`ScenarioSpec`.
+
+A :class:`Plan` is cheap to pickle (it carries the spec and file paths; heavy objects such as the
+constellation and the territory index are rebuilt lazily in each worker from the same inputs, so every
+worker computes bit-identical results).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from ..errors import LeosimInputError
+from ..ground.sites import Sites, default_cities, default_gateways, default_pops
+from ..policy.fleets import Fleet, PayerPeriod, Tenant
+from ..policy.rules import Rule, check_rules
+from ..timebase import Times, parse_utc
+from .schema import RuleSpec, ScenarioSpec
+
+WHATIF_DECIDED_AT = "2200-01-01T00:00:00Z"
+"""What-if rules are recorded as decided at this instant, after every real decision, so they win
+among rules of the same precedence."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A policy variant: the baseline, or the baseline plus a what-if's rules."""
+
+    name: str
+    description: str
+    rules: tuple[Rule, ...]
+
+
+def _rule(spec: RuleSpec, *, decided_at=None) -> Rule:
+    kwargs = {"subject": spec.subject, "state": spec.state, "valid_from": _instant(spec.from_),
+              "valid_until": _instant(spec.until) if spec.until is not None else None,
+              "allow": tuple(spec.allow), "decided_by": spec.by, "reason": spec.reason}
+    decided = decided_at if decided_at is not None else spec.decided_at
+    if decided is not None:
+        kwargs["decided_at"] = _instant(decided)
+    else:
+        kwargs["decided_at"] = kwargs["valid_from"]
+    return Rule(**kwargs)
+
+
+def _instant(value):
+    import datetime as dt
+
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    return parse_utc(value, source="scenario")
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Plan:
+    """Everything one run needs, resolved from the spec (see module doc)."""
+
+    def __init__(self, spec: ScenarioSpec, *, base_dir: Path, source: str = "<scenario>", text: str = ""):
+        self.spec = spec
+        self.base_dir = Path(base_dir)
+        self.source = source
+        self.text = text
+        self.times = Times.from_range(_instant(spec.time.start), spec.time.duration_s, spec.time.step_s)
+        self._check_files()
+        self.input_hashes = self._hash_inputs()
+
+    # -- pickling: drop what can be rebuilt -------------------------------------------------------------
+    def __getstate__(self):
+        keep = ("spec", "base_dir", "source", "text", "times", "input_hashes")
+        return {k: self.__dict__[k] for k in keep}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    # -- inputs -------------------------------------------------------------------------------------------
+    def path(self, relative: str) -> Path:
+        """A path named in the scenario, relative to the scenario file's folder."""
+        return (self.base_dir / relative).resolve()
+
+    def _input_files(self) -> list[tuple[str, Path]]:
+        spec = self.spec
+        files = []
+        if spec.constellation.tle:
+            files.append(("constellation.tle", self.path(spec.constellation.tle)))
+        for i, region in enumerate(spec.regions):
+            if region.geojson:
+                files.append((f"regions[{i}].geojson", self.path(region.geojson)))
+        for key in ("gateways", "pops"):
+            value = getattr(spec.ground, key)
+            if value != "default":
+                files.append((f"ground.{key}", self.path(value)))
+        if spec.network.isl not in ("plus-grid", "none"):
+            files.append(("network.isl", self.path(spec.network.isl)))
+        if spec.policy.store:
+            files.append(("policy.store", self.path(spec.policy.store)))
+        return files
+
+    def _check_files(self) -> None:
+        for key, path in self._input_files():
+            if not path.is_file():
+                raise LeosimInputError(f"file not found: {path}", source=self.source, field=key)
+        if self.spec.constellation.hypatia and not self.path(self.spec.constellation.hypatia).is_dir():
+            raise LeosimInputError(f"folder not found: {self.path(self.spec.constellation.hypatia)}",
+                                   source=self.source, field="constellation.hypatia")
+
+    def _hash_inputs(self) -> dict[str, str]:
+        hashes = {"scenario": hashlib.sha256(self.text.encode()).hexdigest()}
+        for key, path in self._input_files():
+            hashes[key] = file_sha256(path)
+        if self.spec.constellation.hypatia:
+            folder = self.path(self.spec.constellation.hypatia)
+            for child in sorted(folder.iterdir()):
+                if child.is_file():
+                    hashes[f"hypatia/{child.name}"] = file_sha256(child)
+        return hashes
+
+    @property
+    def fingerprint(self) -> str:
+        """One hash over the scenario and every input file (chunks of a run carry it)."""
+        return hashlib.sha256(json.dumps(self.input_hashes, sort_keys=True).encode()).hexdigest()
+
+    # -- physical layer ------------------------------------------------------------------------------------
+    @cached_property
+    def _hypatia(self):
+        from ..interop.hypatia import read_satgenpy_folder
+
+        return read_satgenpy_folder(self.path(self.spec.constellation.hypatia))
+
+    @cached_property
+    def constellation(self):
+        from ..orbits.constellation import Constellation
+
+        c = self.spec.constellation
+        try:
+            if c.preset:
+                return Constellation.preset(c.preset)
+            if c.tle:
+                return Constellation.from_file(self.path(c.tle))
+            return self._hypatia.constellation
+        except LeosimInputError as error:
+            if error.source is None:
+                error = LeosimInputError(error.message, source=self.source, field="constellation")
+            raise error from None
+
+    @cached_property
+    def isls(self) -> np.ndarray:
+        """ISL pairs ``(K, 2)`` (empty for bent pipe)."""
+        from ..network.links import load_isl_file, plus_grid_isls
+
+        isl = self.spec.network.isl
+        if isl == "none":
+            return np.zeros((0, 2), dtype=np.int64)
+        if isl == "plus-grid":
+            if self.spec.constellation.hypatia:
+                return self._hypatia.isls
+            sats = self.constellation
+            if (sats.plane < 0).any():
+                raise LeosimInputError("plus-grid ISLs need planes and slots, which element files do not give; "
+                                       "use isl = 'none' or an isls.txt file", source=self.source,
+                                       field="network.isl")
+            return plus_grid_isls(sats.shell, sats.plane, sats.slot, shift=self.spec.network.isl_shift)
+        return load_isl_file(self.path(isl), n_satellites=len(self.constellation))
+
+    # -- territories ---------------------------------------------------------------------------------------
+    @cached_property
+    def territories(self):
+        from ..territory.regions import Region, regions_from_geojson
+        from ..territory.territories import Territories
+
+        regions = []
+        for i, spec in enumerate(self.spec.regions):
+            try:
+                if spec.geojson:
+                    found = regions_from_geojson(self.path(spec.geojson))
+                    geometry = shapely.union_all([r.geometry for r in found if r.geometry is not None])
+                    regions.append(Region.from_geometry(spec.name, geometry))
+                elif spec.polygon:
+                    regions.append(Region.from_geometry(spec.name, shapely.Polygon(spec.polygon)))
+                else:
+                    regions.append(Region.from_h3_cells(spec.name, spec.h3_cells))
+            except LeosimInputError as error:
+                raise LeosimInputError(error.message, source=self.source,
+                                       field=f"regions[{i}]" + (f".{error.field}" if error.field else "")) from None
+        return Territories.default().with_regions(regions)
+
+    # -- sites ---------------------------------------------------------------------------------------------
+    @cached_property
+    def sites(self) -> Sites:
+        """Terminals (explicit, then generated), then gateways, then PoPs."""
+        return self._sites_and_labels[0]
+
+    @cached_property
+    def _sites_and_labels(self) -> tuple[Sites, dict[str, tuple[str, str, str]]]:
+        labels: dict[str, tuple[str, str, str]] = {}
+        parts = [self._explicit_sites(labels), *self._group_sites(labels), self._ground("gateways"),
+                 self._ground("pops")]
+        return Sites.concat([p for p in parts if len(p)]), labels
+
+    @cached_property
+    def site_attributes(self) -> dict[str, np.ndarray]:
+        """Per site: ``fleet``, ``tenant``, ``group``, ``country3`` (alpha-3 or ''), ``region`` ('' if none),
+        ``territory`` (region if any, else country)."""
+        sites = self.sites
+        n = len(sites)
+        fleet = np.full(n, "", dtype=object)
+        tenant = np.full(n, "", dtype=object)
+        group = np.full(n, "", dtype=object)
+        for site_id, (f, t, g) in self._sites_and_labels[1].items():
+            i = sites.index_of(site_id)
+            fleet[i], tenant[i], group[i] = f, t, g
+        tenants = {f.name: f.tenant.name for f in self.fleets if f.tenant is not None}
+        for i in np.flatnonzero(tenant == ""):
+            tenant[i] = tenants.get(fleet[i], "")
+        hits = self.territories.locate(sites.lat_deg, sites.lon_deg)
+        country3 = np.asarray(hits.country, dtype=object)
+        region = np.asarray(hits.region, dtype=object)
+        territory = np.where(region != "", region, country3)
+        return {"fleet": fleet.astype(str), "tenant": tenant.astype(str), "group": group.astype(str),
+                "country3": country3.astype(str), "region": region.astype(str), "territory": territory.astype(str)}
+
+    def _explicit_sites(self, labels) -> Sites:
+        specs = self.spec.sites
+        if not specs:
+            return Sites.from_arrays(names=[], lat_deg=[], lon_deg=[])
+        try:
+            sites = Sites.from_arrays(ids=[s.id for s in specs] if all(s.id for s in specs) else None,
+                                      names=[s.name for s in specs], kinds=[s.kind for s in specs],
+                                      lat_deg=[s.lat_deg for s in specs], lon_deg=[s.lon_deg for s in specs],
+                                      alt_m=[s.alt_m for s in specs])
+        except LeosimInputError as error:
+            raise LeosimInputError(error.message, source=self.source, field=f"sites.{error.field}") from None
+        for site_id, s in zip(sites.ids, specs, strict=True):
+            labels[str(site_id)] = (s.fleet, s.tenant, s.group)
+        return sites
+
+    def _group_sites(self, labels) -> list[Sites]:
+        out = []
+        for i, group in enumerate(self.spec.site_groups):
+            for territory in group.territories:
+                try:
+                    kind, key = self.territories.resolve(territory, field=f"site_groups[{i}].territories")
+                except LeosimInputError as error:
+                    raise LeosimInputError(error.message, source=self.source,
+                                           field=f"site_groups[{i}].territories") from None
+                sites = self._generate(group, kind, key)
+                if not len(sites):
+                    raise LeosimInputError(f"no place found in {territory!r} for {group.kind}",
+                                           source=self.source, field=f"site_groups[{i}]")
+                for site_id in sites.ids:
+                    labels[str(site_id)] = (group.fleet, "", group.group or key)
+                out.append(sites)
+        return out
+
+    def _generate(self, group, kind: str, key: str) -> Sites:
+        cities = default_cities()
+        inside = self._inside(cities.lat_deg, cities.lon_deg, kind, key)
+        if group.kind == "largest-cities":
+            chosen = np.flatnonzero(inside)[: group.count]  # the table is sorted by population
+            picked = cities.subset(chosen)
+            return Sites.from_arrays(ids=[f"{key.lower()}-{s}" for s in picked.ids], names=picked.names,
+                                     kinds="terminal", lat_deg=picked.lat_deg, lon_deg=picked.lon_deg,
+                                     country=picked.country, population=picked.population)
+        if group.kind == "population-sample":
+            # Places drawn with probability proportional to city population (the shipped city table is the
+            # population model: there is no gridded population data offline).
+            index = np.flatnonzero(inside)
+            if index.size == 0:
+                return cities.subset(index)
+            weights = cities.population[index].astype(np.float64)
+            rng = np.random.default_rng(group.seed)
+            draws = rng.choice(index, size=group.count, replace=True, p=weights / weights.sum())
+            picked = cities.subset(draws)
+            return Sites.from_arrays(ids=[f"{key.lower()}-sample-{k}" for k in range(group.count)],
+                                     names=[f"{n} #{k}" for k, n in enumerate(picked.names)], kinds="terminal",
+                                     lat_deg=picked.lat_deg, lon_deg=picked.lon_deg, country=picked.country)
+        return self._h3_sites(group, kind, key)
+
+    def _inside(self, lat, lon, kind, key) -> np.ndarray:
+        hits = self.territories.locate(lat, lon)
+        return np.asarray(hits.region if kind == "region" else hits.country) == key
+
+    def _h3_sites(self, group, kind, key) -> Sites:
+        import h3
+
+        geometry = self._territory_geometry(kind, key)
+        polygons = list(getattr(geometry, "geoms", [geometry]))
+        cells = set()
+        for polygon in polygons:
+            shape = h3.LatLngPoly([(y, x) for x, y in polygon.exterior.coords],
+                                  *[[(y, x) for x, y in ring.coords] for ring in polygon.interiors])
+            cells.update(h3.polygon_to_cells(shape, group.resolution))
+        cells = sorted(cells)[: group.count] if len(cells) > group.count else sorted(cells)
+        lat = np.array([h3.cell_to_latlng(c)[0] for c in cells])
+        lon = np.array([h3.cell_to_latlng(c)[1] for c in cells])
+        return Sites.from_arrays(ids=[f"h3-{c}" for c in cells], names=[f"{key} {c}" for c in cells],
+                                 kinds="terminal", lat_deg=lat, lon_deg=lon)
+
+    def _territory_geometry(self, kind, key):
+        if kind == "region":
+            region = next(r for r in self.territories.regions if r.name == key)
+            if region.geometry is None:
+                raise LeosimInputError(f"h3-cells needs a polygonal region, {key!r} is made of cells",
+                                       source=self.source, field="site_groups")
+            return region.geometry
+        return self.territories.geometry(key)
+
+    def _ground(self, key: str) -> Sites:
+        value = getattr(self.spec.ground, key)
+        if value == "default":
+            return default_gateways() if key == "gateways" else default_pops()
+        sites = Sites.from_csv(self.path(value), default_kind="gateway" if key == "gateways" else "pop")
+        return sites
+
+    # -- policy --------------------------------------------------------------------------------------------
+    @cached_property
+    def rules(self) -> tuple[Rule, ...]:
+        """Baseline rules: the scenario's, then those of the policy store (if any)."""
+        rules = []
+        for i, spec in enumerate(self.spec.policy.rules):
+            rules.append(self._checked_rule(spec, f"policy.rules[{i}]"))
+        if self.spec.policy.store:
+            from ..policy.store import PolicyStore
+
+            with PolicyStore(self.path(self.spec.policy.store)) as store:
+                rules.extend(store.rules())
+        self._check_subjects(rules, "policy.rules")
+        try:
+            check_rules(rules)
+        except LeosimInputError as error:
+            raise LeosimInputError(error.message, source=self.source, field="policy.rules") from None
+        return tuple(rules)
+
+    def _checked_rule(self, spec: RuleSpec, where: str, **kwargs) -> Rule:
+        try:
+            return _rule(spec, **kwargs)
+        except LeosimInputError as error:
+            raise LeosimInputError(error.message, source=self.source, field=where) from None
+
+    def _check_subjects(self, rules, where: str) -> None:
+        region_names = set(self.territories.region_names)
+        for i, rule in enumerate(rules):
+            if rule.kind == "country" and rule.key not in self.territories.names:
+                raise LeosimInputError(f"unknown territory {rule.key!r}{self.territories.suggest(rule.key)}",
+                                       source=self.source, field=f"{where}[{i}].subject")
+            if rule.kind == "region" and rule.key not in region_names:
+                raise LeosimInputError(f"unknown region {rule.key!r}; regions of this scenario: "
+                                       f"{', '.join(sorted(region_names)) or 'none'}", source=self.source,
+                                       field=f"{where}[{i}].subject")
+
+    @cached_property
+    def fleets(self) -> tuple[Fleet, ...]:
+        out = []
+        for i, spec in enumerate(self.spec.policy.fleets):
+            try:
+                payers = tuple(PayerPeriod(payer=p.payer, kind=p.kind, start=_instant(p.from_),
+                                           until=_instant(p.until) if p.until is not None else None,
+                                           monthly_cost_per_terminal_usd=p.monthly_cost_per_terminal_usd,
+                                           terminal_count=p.terminals) for p in spec.payers)
+                tenant = Tenant(spec.tenant, spec.priority) if spec.tenant else None
+                out.append(Fleet(name=spec.name, terminal_count=spec.terminals, payers=payers, tenant=tenant))
+            except LeosimInputError as error:
+                raise LeosimInputError(error.message, source=self.source, field=f"policy.fleets[{i}]") from None
+        return tuple(out)
+
+    @cached_property
+    def variants(self) -> tuple[Variant, ...]:
+        """The baseline, then one variant per what-if (if the what-if analysis is on)."""
+        out = [Variant("baseline", "The scenario as declared.", self.rules)]
+        if self.spec.analyses.whatif:
+            for i, whatif in enumerate(self.spec.whatif):
+                extra = [self._checked_rule(r, f"whatif[{i}].rules[{k}]", decided_at=WHATIF_DECIDED_AT)
+                         for k, r in enumerate(whatif.rules)]
+                self._check_subjects(extra, f"whatif[{i}].rules")
+                out.append(Variant(whatif.name, whatif.description, (*self.rules, *extra)))
+        return tuple(out)
+
+    # -- indices -------------------------------------------------------------------------------------------
+    @cached_property
+    def terminals(self) -> np.ndarray:
+        """Indices of terminal (and city) sites: the places whose access is analysed."""
+        return np.flatnonzero(np.isin(self.sites.kinds, ("terminal", "city")))
+
+    @cached_property
+    def pairs(self) -> np.ndarray:
+        """``(P, 2)`` site indices of the ``[[pairs]]``."""
+        out = []
+        for i, pair in enumerate(self.spec.pairs):
+            try:
+                out.append((self.sites.index_of(pair.src), self.sites.index_of(pair.dst)))
+            except LeosimInputError as error:
+                raise LeosimInputError(error.message, source=self.source, field=f"pairs[{i}]") from None
+            if out[-1][0] == out[-1][1]:
+                raise LeosimInputError("a pair needs two different places", source=self.source, field=f"pairs[{i}]")
+        return np.array(out, dtype=np.int64).reshape(-1, 2)
+
+    def validate(self) -> None:
+        """Resolve everything that can fail on bad input, so errors surface before any work starts."""
+        _ = (self.constellation, self.isls, self.territories, self.sites, self.site_attributes, self.rules,
+             self.fleets, self.variants, self.pairs)
