@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..access import describe_rule
 from ..geometry import visible_pairs
 from ..ground.geodesy import enu_basis
 from ..network.routing import Router
@@ -64,6 +65,7 @@ class ChunkEngine:
         """Per variant: ``allowed`` (terminal, time), ``rule`` index (terminal, time), ``landing`` (gateway, time)."""
         attrs, term, gw = self.attrs, self.terminals, self.gateways
         default_state = self.plan.spec.policy.default_state
+        landing_default = self.plan.spec.policy.landing_default_state
         out = []
         for variant in self.plan.variants:
             allowed, rule = evaluate(variant.rules, territory=attrs["country3"][term], region=attrs["region"][term],
@@ -71,7 +73,7 @@ class ChunkEngine:
                                      tenant=attrs["tenant"][term], instants=times, default_state=default_state,
                                      check=False)
             landing, _ = landing_rights(variant.rules, territory=attrs["country3"][gw], region=attrs["region"][gw],
-                                        instants=times, default_state=default_state, check=False)
+                                        instants=times, default_state=landing_default, check=False)
             out.append((allowed, rule, landing))
         return out
 
@@ -79,7 +81,7 @@ class ChunkEngine:
         """Columns of ``coverage``, ``access`` (all variants) and ``latency`` for the instants of ``times``."""
         plan, sites, term = self.plan, self.sites, self.terminals
         analyses = plan.spec.analyses
-        states = plan.constellation.states(times)
+        states = plan.constellation.states(times, knot_spacing_s=plan.knot_spacing_s)
         policy = self.policy(times)
         n_term, n_t = term.size, len(times)
         visible = np.zeros((n_t, n_term), dtype=np.int64)
@@ -158,7 +160,7 @@ class _AccessColumns:
         rule_text = np.empty(self.rtt_ms.shape, dtype=object)
         default = f"default: {plan.spec.policy.default_state}"
         for v, variant in enumerate(plan.variants):
-            texts = np.array([_describe(r) for r in variant.rules] + [default], dtype=object)
+            texts = np.array([describe_rule(r) for r in variant.rules] + [default], dtype=object)
             rule_text[v] = texts[rule_index[v]]
         site_ids = np.where(self.gateway >= 0, ids[np.maximum(self.gateway, 0)], "")
         pop_ids = np.where(self.pop >= 0, ids[np.maximum(self.pop, 0)], "")
@@ -173,17 +175,6 @@ class _AccessColumns:
             "pop": pop_ids.ravel().astype(str), "rule": rule_text.ravel().astype(str),
             "sat_id": sat_ids.ravel(), "path": self.path.ravel().astype(str),
         }
-
-
-def _describe(rule) -> str:
-    text = f"{rule.subject} {rule.state} from {str(rule.valid_from)[:10]}"
-    if rule.valid_until is not None:
-        text += f" until {str(rule.valid_until)[:10]}"
-    if rule.decided_by:
-        text += f" by {rule.decided_by}"
-    if rule.reason:
-        text += f": {rule.reason}"
-    return text
 
 
 def _path_strings(paths: np.ndarray) -> np.ndarray:

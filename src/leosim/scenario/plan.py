@@ -157,6 +157,13 @@ class Plan:
             raise error from None
 
     @cached_property
+    def knot_spacing_s(self) -> float:
+        """Propagation method for the whole window (0: SGP4 at every instant), so that chunks agree."""
+        from ..orbits.propagate import choose_knot_spacing_s
+
+        return choose_knot_spacing_s(self.times, self.constellation.max_eccentricity)
+
+    @cached_property
     def isls(self) -> np.ndarray:
         """ISL pairs ``(K, 2)`` (empty for bent pipe)."""
         from ..network.links import load_isl_file, plus_grid_isls

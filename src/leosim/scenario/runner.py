@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from ..timebase import Times
 from . import summaries
 from .engine import ChunkEngine
+from .tables import TABLE_COLUMNS
 
 PER_INSTANT_TABLES = ("coverage", "access", "latency")
 SUMMARY_TABLES = ("sites", "territory_state", "availability", "latency_summary", "path_changes", "whatif", "cost")
@@ -127,7 +128,11 @@ def assemble(plan, parts_dir: Path) -> dict[str, pd.DataFrame]:
     analyses = plan.spec.analyses
     tables = {name: _read_parts(parts_dir, name) for name in PER_INSTANT_TABLES}
     sites = sites_table(plan)
+    rank = {v.name: i for i, v in enumerate(plan.variants)}
     access = tables["access"]
+    if not access.empty:  # variant-major, then time; chunks may interleave variants
+        order = np.lexsort((access["time_utc"].to_numpy(), access["variant"].map(rank).to_numpy()))
+        access = access.iloc[order].reset_index(drop=True)
     out: dict[str, pd.DataFrame] = {"sites": sites, "territory_state": territory_state_table(plan)}
     if analyses.coverage:
         out["coverage"] = tables["coverage"]
@@ -145,7 +150,15 @@ def assemble(plan, parts_dir: Path) -> dict[str, pd.DataFrame]:
         out["whatif"] = summaries.whatif(access, sites, [v.name for v in plan.variants])
     if analyses.cost:
         out["cost"] = summaries.cost(plan.fleets, plan.times.utc[-1])
-    return out
+    return {name: _in_contract_order(name, frame) for name, frame in out.items()}
+
+
+def _in_contract_order(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The table's columns in the documented order (an empty table still gets its columns)."""
+    columns = list(TABLE_COLUMNS[name])
+    if frame.empty and not set(columns) <= set(frame.columns):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    return frame[columns].reset_index(drop=True)
 
 
 def resolved_scenario(plan) -> dict:

@@ -155,7 +155,11 @@ class FleetSpec(_Strict):
 class PolicySpec(_Strict):
     """``[policy]``: rules, fleets, the default state, and an optional store to read rules from."""
 
-    default_state: Literal["active", "denied", "restricted"] = "denied"
+    default_state: Literal["active", "denied"] = Field(
+        "denied", description="State of a terminal where no rule applies (service is the operator's decision).")
+    landing_default_state: Literal["active", "denied"] = Field(
+        "active", description="State of a gateway's territory where no rule applies: gateways land traffic "
+                              "unless their territory is denied.")
     store: str | None = Field(None, description="A policy SQLite store whose rules are added.")
     rules: list[RuleSpec] = Field(default_factory=list)
     fleets: list[FleetSpec] = Field(default_factory=list)

@@ -1,0 +1,23 @@
+"""The tables a scenario run writes, and their columns (a contract: extend, never rename).
+
+docs/outputs.md describes each column; a test keeps the two in step.
+"""
+
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "sites": ("site_id", "name", "kind", "lat_deg", "lon_deg", "country", "territory", "region", "fleet", "group"),
+    "territory_state": ("territory", "layer", "state", "rule", "since"),
+    "coverage": ("time_utc", "site_id", "visible_sats"),
+    "access": ("time_utc", "site_id", "status", "covered", "routable", "allowed", "rtt_ms", "gateway", "pop",
+               "rule", "sat_id", "path"),
+    "access_variants": ("variant", "time_utc", "site_id", "status", "covered", "routable", "allowed", "rtt_ms",
+                        "gateway", "pop", "rule", "sat_id", "path"),
+    "availability": ("scope", "key", "name", "steps", "covered_frac", "routable_frac", "allowed_frac",
+                     "service_frac", "down_no_coverage_frac", "down_no_route_frac", "down_denied_frac"),
+    "latency": ("time_utc", "src", "dst", "rtt_ms", "hops", "path"),
+    "latency_summary": ("src", "dst", "min_ms", "median_ms", "p95_ms", "max_ms", "no_path_frac", "path_changes",
+                        "great_circle_km", "fibre_rtt_ms", "vacuum_rtt_ms", "stretch_fibre", "stretch_vacuum"),
+    "path_changes": ("time_utc", "src", "dst", "old_path", "new_path"),
+    "whatif": ("variant", "scope", "key", "name", "service_frac", "denied_frac", "median_rtt_ms", "p95_rtt_ms",
+               "gateway", "pop"),
+    "cost": ("month", "payer", "fleet", "terminals", "cost_usd", "kind"),
+}
