@@ -9,7 +9,8 @@ STAMP := $(VENV)/.stamp-installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,hypatia]'
+	$(BIN)/python -m pip install --quiet --no-deps 'satgenpy==0.4.0'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -17,11 +17,13 @@ own SGP4 port, ISL lengths from two topocentric ranges and their angular separat
 UTC taken as UT1); leosim propagates with the ``sgp4`` library (Vallado's SGP4, WGS72) and rotates TEME to
 the Earth-fixed frame with GMST 1982. With ``earth_rotation="utc"`` (the default here, Hypatia's
 convention) leosim also evaluates GMST at UTC, and the remaining differences are those of the two SGP4
-implementations and of libastro's geometry: measured on a 12 x 12 shell at 550 km (tests/test_hypatia_reference.py)
-they are below about 80 m on ground-to-satellite ranges and 25 m on ISL lengths, i.e. < 1e-4 of every
-path, so RTTs agree to better than 0.01 %. With ``earth_rotation="ut1"`` leosim uses its physically
-correct rotation (UT1 from the IERS table); for Hypatia's TLE epoch 2000-01-01, UT1 - UTC = +0.355 s turns the
-Earth by 26 arcseconds more, which moves ground-to-satellite ranges by up to ~0.2 km relative to satgenpy.
+implementations and of libastro's geometry: measured against satgenpy 0.4.0 on an 18 x 18 shell at 550 km
+(tests/test_hypatia_reference.py) they are at most 58 m on ground-to-satellite ranges and 17 m on ISL
+lengths (libastro's orbits come out ~30 m higher), far below 1e-4 of paths that are at least ~1,600 km
+long: RTTs agree within 0.002 %, and the next hops are the same except on near-ties. With
+``earth_rotation="ut1"`` leosim uses its physically correct rotation (UT1 from the IERS table); for
+Hypatia's TLE epoch 2000-01-01, UT1 - UTC = +0.355 s turns the Earth 26 arcseconds further, which moves
+ground-to-satellite ranges by up to ~0.2 km relative to satgenpy (RTTs then agree within 0.008 %).
 
 What is not modelled (as in satgenpy): no elevation mask (a ground station links to every satellite within
 the maximum GSL length), no Earth blocking of ISLs (only their maximum length, which raises when exceeded).
@@ -29,6 +31,7 @@ the maximum GSL length), no Earth blocking of ISLs (only their maximum length, w
 
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing
 import os
@@ -46,7 +49,7 @@ from ..orbits.constellation import Constellation
 from ..orbits.elements import parse_tle_lines
 from ..orbits.propagate import gmst82_rad
 from ..timebase import Times
-from .hypatia_fstate import InterfaceTable, forwarding_state, fstate_text, gsl_bandwidth_text
+from .hypatia_fstate import InterfaceTable, fstate_text, gsl_bandwidth_text, next_hops
 
 __all__ = [
     "DEFAULT_GSL_BANDWIDTH",
@@ -391,7 +394,6 @@ def _write_block(network: HypatiaNetwork, folder: Path, step_ns: int, first: int
                  earth_rotation: str) -> None:
     """Write steps ``first..stop-1``; the first one as a diff against step ``first - 1`` unless ``first == 0``."""
     table = InterfaceTable(network.isls, network.num_satellites)
-    n = network.num_satellites
     start = max(first - 1, 0)
     previous = None
     for chunk_start in range(start, stop, _CHUNK_STEPS):
@@ -400,12 +402,12 @@ def _write_block(network: HypatiaNetwork, folder: Path, step_ns: int, first: int
         positions = satellite_positions_km(network, t_all, earth_rotation)
         for k, t_ns, position in zip(steps.tolist(), t_all.tolist(), positions, strict=True):
             isl_km, gsl_km = _step_lengths(network, position, t_ns)
-            fstate = forwarding_state(network.isls, isl_km, gsl_km, table)
+            hops = next_hops(network.isls, isl_km, gsl_km)
             if k >= first:
-                (folder / f"fstate_{t_ns}.txt").write_text(fstate_text(fstate, n, previous), encoding="ascii")
+                (folder / f"fstate_{t_ns}.txt").write_text(fstate_text(hops, table, previous), encoding="ascii")
                 bandwidth = gsl_bandwidth_text(table.num_isls_per_sat, network.bandwidth()) if t_ns == 0 else ""
                 (folder / f"gsl_if_bandwidth_{t_ns}.txt").write_text(bandwidth, encoding="ascii")
-            previous = fstate
+            previous = hops
 
 
 _FORK_JOB: tuple | None = None
@@ -453,7 +455,7 @@ def write_dynamic_state(network: HypatiaNetwork, out_dir, duration_s: float, ste
     try:
         workers = min(int(workers), n_steps)
         bounds = np.linspace(0, n_steps, workers + 1).round().astype(int)
-        blocks = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+        blocks = [(int(a), int(b)) for a, b in itertools.pairwise(bounds.tolist()) if b > a]
         if len(blocks) > 1 and "fork" in multiprocessing.get_all_start_methods():
             global _FORK_JOB
             _FORK_JOB = (network, tmp, step_ns, earth_rotation)

@@ -74,17 +74,13 @@ class InterfaceTable:
         return self._values[position]
 
 
-def forwarding_state(isls: np.ndarray, isl_length_km: np.ndarray, gsl_length_km: np.ndarray,
-                     table: InterfaceTable) -> np.ndarray:
-    """Next hops of every node towards every ground station at one instant.
+def next_hops(isls: np.ndarray, isl_length_km: np.ndarray, gsl_length_km: np.ndarray) -> np.ndarray:
+    """Next hop of every node towards every ground station at one instant, ``(N + M, M)`` int64.
 
     ``isls`` ``(K, 2)`` satellite indices; ``isl_length_km`` ``(K,)``; ``gsl_length_km`` ``(M, N)``, the length
-    of the link from ground station ``j`` to satellite ``i``, ``inf`` where out of range; ``table`` the
-    :class:`InterfaceTable` of ``isls``.
-
-    Returns ``(N + M, M, 3)`` int64: entry ``[node, j]`` is ``(next_hop, my_if, next_if)`` from ``node``
-    towards ground station ``j`` (node id ``N + j``); ``-1`` everywhere when unreachable and on the diagonal
-    ``[N + j, j]`` (never written to a forwarding-state file).
+    of the link from ground station ``j`` to satellite ``i``, ``inf`` where out of range. Entry ``[node, j]`` is
+    the node id after ``node`` on the way to ground station ``j`` (node id ``N + j``); ``-1`` when unreachable
+    and on the diagonal ``[N + j, j]`` (never written to a forwarding-state file).
     """
     gsl = np.asarray(gsl_length_km, dtype=np.float64)
     m, n = gsl.shape
@@ -95,25 +91,11 @@ def forwarding_state(isls: np.ndarray, isl_length_km: np.ndarray, gsl_length_km:
     rows = np.concatenate([isls[:, 0], isls[:, 1], n + gs_idx])
     cols = np.concatenate([isls[:, 1], isls[:, 0], sat_idx])
     graph = csr_matrix((np.concatenate([lengths, lengths, gsl_len]), (rows, cols)), shape=(n + m, n + m))
-    gs_nodes = n + np.arange(m)
-    dist, pred = dijkstra(graph, directed=True, indices=gs_nodes, return_predecessors=True)
+    dist, pred = dijkstra(graph, directed=True, indices=n + np.arange(m), return_predecessors=True)
 
-    out = np.full((n + m, m, 3), UNREACHABLE, dtype=np.int64)
-
-    # Satellites towards each destination ground station.
-    sat_dist = dist[:, :n].T  # (N, M)
-    sat_pred = pred[:, :n].T
-    reachable = np.isfinite(sat_dist)
-    last_hop = reachable & (sat_pred == gs_nodes[None, :])
-    isl_hop = reachable & ~last_hop
-    sat_ids = np.broadcast_to(np.arange(n)[:, None], (n, m))
-    out[:n, :, 0] = np.where(reachable, sat_pred, UNREACHABLE)
-    out[:n, :, 1][last_hop] = table.num_isls_per_sat[sat_ids[last_hop]]
-    out[:n, :, 2][last_hop] = 0
-    src, nxt = sat_ids[isl_hop], sat_pred[isl_hop]
-    out[:n, :, 1][isl_hop] = table.interface(src, nxt)
-    out[:n, :, 2][isl_hop] = table.interface(nxt, src)
-
+    out = np.full((n + m, m), UNREACHABLE, dtype=np.int64)
+    # Satellites: the Dijkstra predecessor (a satellite, or the destination itself for the last hop).
+    out[:n] = np.where(np.isfinite(dist[:, :n]), pred[:, :n], UNREACHABLE).T
     # Ground stations: the in-range satellite minimising GSL + its distance to the destination; on equal
     # totals the lowest satellite id (pairs are sorted by satellite within a ground station).
     if gs_idx.size:
@@ -124,33 +106,58 @@ def forwarding_state(isls: np.ndarray, isl_length_km: np.ndarray, gsl_length_km:
         at_best = cost == np.repeat(best, counts, axis=0)
         countdown = (gs_idx.size - np.arange(gs_idx.size))[:, None]
         first = gs_idx.size - np.maximum.reduceat(np.where(at_best, countdown, 0), starts, axis=0)
-        src_sat = sat_idx[first]  # (G, M)
-        ok = np.isfinite(best)
-        src_gs = gs_idx[starts]
-        block = np.full((src_gs.size, m, 3), UNREACHABLE, dtype=np.int64)
-        block[..., 0] = np.where(ok, src_sat, UNREACHABLE)
-        block[..., 1] = np.where(ok, 0, UNREACHABLE)
-        block[..., 2] = np.where(ok, table.num_isls_per_sat[src_sat], UNREACHABLE)
-        out[n + src_gs] = block
+        out[n + gs_idx[starts]] = np.where(np.isfinite(best), sat_idx[first], UNREACHABLE)
     out[n + np.arange(m), np.arange(m)] = UNREACHABLE
     return out
 
 
-def fstate_text(fstate: np.ndarray, num_satellites: int, previous: np.ndarray | None = None) -> str:
-    """The text of one ``fstate_<t>.txt`` file: every entry, or only those that differ from ``previous``.
+def interfaces(current: np.ndarray, next_hop: np.ndarray, table: InterfaceTable) -> tuple[np.ndarray, np.ndarray]:
+    """``(my_if, next_if)`` of hops ``current -> next_hop`` (1-D arrays of node ids; ``-1`` hops give -1)."""
+    current = np.asarray(current, dtype=np.int64)
+    next_hop = np.asarray(next_hop, dtype=np.int64)
+    n = table.num_satellites
+    my_if = np.full(current.shape, UNREACHABLE, dtype=np.int64)
+    next_if = np.full(current.shape, UNREACHABLE, dtype=np.int64)
+    ok = next_hop >= 0
+    down = ok & (current < n) & (next_hop >= n)  # satellite -> ground station
+    my_if[down] = table.num_isls_per_sat[current[down]]
+    next_if[down] = 0
+    up = ok & (current >= n)  # ground station -> satellite
+    my_if[up] = 0
+    next_if[up] = table.num_isls_per_sat[next_hop[up]]
+    isl = ok & (current < n) & (next_hop < n)
+    my_if[isl] = table.interface(current[isl], next_hop[isl])
+    next_if[isl] = table.interface(next_hop[isl], current[isl])
+    return my_if, next_if
 
-    Lines are ``current,destination,next_hop,my_if,next_if`` in satgenpy's order: satellites first (by id,
-    then destination), then ground stations (by id, then destination, skipping the station itself).
+
+def forwarding_state(isls: np.ndarray, isl_length_km: np.ndarray, gsl_length_km: np.ndarray,
+                     table: InterfaceTable) -> np.ndarray:
+    """:func:`next_hops` with interfaces: ``(N + M, M, 3)`` int64 of ``(next_hop, my_if, next_if)``."""
+    hops = next_hops(isls, isl_length_km, gsl_length_km)
+    current = np.broadcast_to(np.arange(hops.shape[0])[:, None], hops.shape).ravel()
+    my_if, next_if = interfaces(current, hops.ravel(), table)
+    return np.stack([hops, my_if.reshape(hops.shape), next_if.reshape(hops.shape)], axis=2)
+
+
+def fstate_text(hops: np.ndarray, table: InterfaceTable, previous: np.ndarray | None = None) -> str:
+    """The text of one ``fstate_<t>.txt`` file: every entry, or only those whose next hop differs from
+    ``previous`` (interfaces follow from the hop, so nothing else can change).
+
+    ``hops`` is :func:`next_hops`' ``(N + M, M)`` array. Lines are ``current,destination,next_hop,my_if,next_if``
+    in satgenpy's order: satellites first (by id, then destination), then ground stations (by id, then
+    destination, skipping the station itself).
     """
-    n_nodes, m, _ = fstate.shape
-    write = np.ones((n_nodes, m), dtype=bool)
-    write[num_satellites + np.arange(m), np.arange(m)] = False
-    if previous is not None:
-        write &= (fstate != previous).any(axis=2)
+    n = table.num_satellites
+    n_nodes, m = hops.shape
+    write = np.ones((n_nodes, m), dtype=bool) if previous is None else hops != previous
+    write[n + np.arange(m), np.arange(m)] = False
     current, dst = np.nonzero(write)
     if current.size == 0:
         return ""
-    values = np.column_stack([current, num_satellites + dst, fstate[current, dst]])
+    hop = hops[current, dst]
+    my_if, next_if = interfaces(current, hop, table)
+    values = np.column_stack([current, n + dst, hop, my_if, next_if])
     return ("%d,%d,%d,%d,%d\n" * current.size) % tuple(values.ravel().tolist())
 
 
@@ -163,5 +170,5 @@ def gsl_bandwidth_text(num_isls_per_sat: np.ndarray, bandwidth: np.ndarray) -> s
                                 np.zeros(len(bandwidth) - len(num_isls_per_sat), dtype=np.int64)])
     parts = []
     for node, (iface, value) in enumerate(zip(interface.tolist(), np.asarray(bandwidth).tolist(), strict=True)):
-        parts.append("%d,%d,%f\n" % (node, iface, value))
+        parts.append(f"{node},{iface},{value:f}\n")  # Python's %f / :f, as satgenpy writes it
     return "".join(parts)

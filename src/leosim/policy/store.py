@@ -67,6 +67,11 @@ MIGRATIONS: tuple[str, ...] = (
                COALESCE((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '{GENESIS_HASH}') FROM audit;
     CREATE INDEX audit_rule_id ON audit (rule_id);
     """,
+    # 3: API tokens of `leosim serve`, stored only as SHA-256 hashes (see leosim.policy.tokens).
+    """
+    CREATE TABLE api_tokens (id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+                             token_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, revoked_at TEXT);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

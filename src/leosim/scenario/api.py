@@ -62,6 +62,13 @@ class Scenario:
         """Validate scenario TOML text."""
         return cls(parse_scenario_text(text, source), base_dir=base_dir, source=source, text=text)
 
+    def with_window(self, *, start=None, duration_s: float | None = None, step_s: float | None = None) -> Scenario:
+        """The same scenario over another time window (unchanged parts are kept)."""
+        update = {k: v for k, v in (("start", start), ("duration_s", duration_s), ("step_s", step_s)) if v is not None}
+        spec = self.spec.model_copy(update={"time": self.spec.time.model_validate(
+            {**self.spec.time.model_dump(), **update})})
+        return Scenario(spec, base_dir=self.base_dir, source=self.source, text=self.text + f"\n# window {update}")
+
     @property
     def plan(self) -> Plan:
         """The resolved plan (constellation, sites, rules, variants); errors in the inputs surface here."""

@@ -197,6 +197,52 @@ class OutputSpec(_Strict):
     report: bool = True
 
 
+SWEEP_SETTABLE = ("network.isl", "network.isl_shift", "network.routing", "network.terminal_min_elevation_deg",
+                  "network.gateway_min_elevation_deg", "ground.gateways", "ground.pops", "constellation.preset",
+                  "constellation.tle", "constellation.hypatia", "policy.default_state",
+                  "policy.landing_default_state", "policy.store")
+"""Key paths a sweep variant may override (``set``); files are relative to the scenario file."""
+
+
+class SweepVariantSpec(_Strict):
+    """``[[sweep.variants]]``: the scenario again with some settings overridden and policy rules added."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                      description="Variant name (letters, digits, `.`, `_`, `-`): its tables go to "
+                                  "`variants/<name>/`.")
+    description: str = ""
+    set: dict[str, str | float | int | bool] = Field(
+        default_factory=dict, description="Overrides by key path, e.g. `\"network.terminal_min_elevation_deg\" = 40`, "
+                                          "`\"ground.gateways\" = \"gw.csv\"`, `\"constellation.preset\" = \"...\"`, "
+                                          "`\"network.isl\" = \"none\"`.")
+    rules: list[RuleSpec] = Field(default_factory=list, description="Policy rules added to `[policy]`'s.")
+
+    @model_validator(mode="after")
+    def _known_keys(self):
+        unknown = [k for k in self.set if k not in SWEEP_SETTABLE]
+        if unknown:
+            raise ValueError(f"cannot sweep {unknown[0]!r}; accepted: {', '.join(SWEEP_SETTABLE)}")
+        if not self.set and not self.rules:
+            raise ValueError("a sweep variant needs `set` overrides or `rules`")
+        return self
+
+
+class SweepSpec(_Strict):
+    """``[sweep]``: variants of the scenario run alongside it (the scenario as declared is `baseline`)."""
+
+    variants: list[SweepVariantSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self):
+        names = [v.name for v in self.variants]
+        for name in names:
+            if name == "baseline":
+                raise ValueError("the variant name 'baseline' is reserved for the scenario as declared")
+            if names.count(name) > 1:
+                raise ValueError(f"sweep variant names must be unique ({name!r} is given twice)")
+        return self
+
+
 class ScenarioSpec(_Strict):
     """A whole scenario file."""
 
@@ -213,6 +259,7 @@ class ScenarioSpec(_Strict):
     whatif: list[WhatIfSpec] = Field(default_factory=list)
     analyses: AnalysesSpec = AnalysesSpec()
     output: OutputSpec = OutputSpec()
+    sweep: SweepSpec | None = Field(None, description="Variants run alongside the scenario (see [sweep]).")
 
     @model_validator(mode="after")
     def _has_sites(self):

@@ -4,8 +4,9 @@
 
 4 orbits x 4 satellites (Hypatia's TLE generator: 53°, 15.19 rev/day, e = 1e-7, odd orbits shifted by half a
 slot, epoch 2000-01-01), plus-grid ISLs (shift 0), 3 ground stations, one GSL interface per node, and
-satgenpy's dynamic state (algorithm_free_one_only_over_isls) for 10 steps of 60 s (satgenpy divides by zero for fewer than 10 steps). The maximum lengths are
-large (3,000 km GSL, 13,000 km ISL) because 4 orbits of 4 satellites are far apart.
+satgenpy's dynamic state (algorithm_free_one_only_over_isls) for 10 steps of 60 s (satgenpy divides by zero
+for fewer than 10 steps). The maximum lengths are large (3,000 km GSL, 13,000 km ISL) because 4 orbits of 4
+satellites are far apart.
 """
 
 import importlib.util
