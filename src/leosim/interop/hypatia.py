@@ -45,6 +45,7 @@ from scipy.spatial.distance import cdist
 
 from ..errors import LeosimInputError
 from ..ground.sites import Sites
+from ..network.links import plus_grid_isls as grid_isls
 from ..orbits.constellation import Constellation
 from ..orbits.elements import parse_tle_lines
 from ..orbits.propagate import gmst82_rad
@@ -327,13 +328,8 @@ def plus_grid_isls(planes: int, sats_per_plane: int, shift: int = 0, first_index
     if planes < 3 or sats_per_plane < 3:
         raise LeosimInputError("a plus grid needs at least 3 planes and 3 satellites per plane",
                                field="planes/sats_per_plane")
-    p, s = np.divmod(np.arange(planes * sats_per_plane), sats_per_plane)
-    sat = p * sats_per_plane + s
-    same_plane = p * sats_per_plane + (s + 1) % sats_per_plane
-    next_plane = ((p + 1) % planes) * sats_per_plane + (s + shift) % sats_per_plane
-    links = np.stack([np.stack([sat, same_plane], axis=1), np.stack([sat, next_plane], axis=1)], axis=1)
-    links = np.sort(links.reshape(-1, 2), axis=1)
-    return links.astype(np.int64) + first_index
+    plane, slot = np.divmod(np.arange(planes * sats_per_plane), sats_per_plane)
+    return grid_isls(np.zeros_like(plane), plane, slot, shift=shift) + first_index
 
 
 # ---------------------------------------------------------------------------------------------- writing
