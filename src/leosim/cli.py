@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from .commands import access, hypatia, network, physical, policy, scenario
+from .commands import access, hypatia, network, physical, policy, scenario, serve
 from .errors import LeosimInputError
 
 
@@ -33,7 +33,7 @@ def main():
     """leosim: a simulator of a Starlink-style satellite-internet system."""
 
 
-for _module in (physical, network, policy, access, scenario, hypatia):
+for _module in (physical, network, policy, access, scenario, hypatia, serve):
     _module.register(main)
 
 

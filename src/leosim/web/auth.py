@@ -11,6 +11,7 @@ Tokens travel only in the ``Authorization`` header — never in the URL, which a
 from __future__ import annotations
 
 import ipaddress
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ..policy.tokens import TokenInfo, verify_token
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `leosim token create`.")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 _LOOPBACK_NAMES = ("localhost",)
 
@@ -45,7 +47,7 @@ def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -
 
 
 def require_reader(request: Request,
-                   credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> TokenInfo | None:
+                   credentials: Credentials) -> TokenInfo | None:
     """Let a read through: open on loopback, else any valid token (401 otherwise)."""
     if request.app.state.reads_open:
         return None
@@ -57,7 +59,7 @@ def require_reader(request: Request,
 
 
 def require_writer(request: Request,
-                   credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> TokenInfo:
+                   credentials: Credentials) -> TokenInfo:
     """Let a write through only with an operator or admin token (401 without a valid token, 403 for viewers)."""
     if credentials is None:
         raise _unauthorized("changing policy needs a token: Authorization: Bearer <token> "

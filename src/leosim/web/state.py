@@ -37,6 +37,8 @@ DEFAULT_STEP_S = 60.0
 MAX_RTT_STEPS = 200
 #: Instants whose positions (and encoded answers) are kept in memory.
 POSITIONS_CACHE_INSTANTS = 64
+#: Instants encoded at start-up (the globe's first half hour at 60 s).
+PREWARM_INSTANTS = 30
 #: Instants accepted by the API: from Sputnik to 2100 (SGP4 elements far from their epoch are meaningless,
 #: and datetime64[ns] ends in 2262).
 EARLIEST_UTC = np.datetime64("1957-10-04T00:00:00", "ns")
@@ -119,6 +121,7 @@ class ServerState:
         self._lock = threading.Lock()
         self._positions: OrderedDict[int, np.ndarray] = OrderedDict()
         self._encoded: OrderedDict[tuple, bytes] = OrderedDict()
+        self._flights: dict[tuple, threading.Lock] = {}
         self._routers: OrderedDict[tuple, Router] = OrderedDict()
         self._rules_cache: tuple[tuple, list] | None = None
         self._geometry_cache: dict[str, dict] = {}
@@ -186,11 +189,26 @@ class ServerState:
             try:
                 result = scenario.run(None, report=False)
                 self.attach_results(Results(result.tables, "start-up run"))
-            except Exception as error:  # noqa: BLE001 - the server keeps computing on demand
+            except Exception as error:
                 self.results_status = f"start-up run failed: {error}"
 
         self.results_status = "running"
         thread = threading.Thread(target=run, name="leosim-startup-run", daemon=True)
+        thread.start()
+        return thread
+
+    def prewarm(self, instants: int = PREWARM_INSTANTS) -> threading.Thread:
+        """Encode the positions of the window's first instants (on a grid of at most 60 s, as the globe
+        asks for them) in a background thread, so the first viewers are answered from the cache."""
+        utc = self.window.utc
+        step = np.timedelta64(int(min(self.window_dict()["step_s"], 60.0) * 1e9), "ns")
+        grid = utc[0] + step * np.arange(instants)
+
+        def run():
+            for t in grid:
+                self.positions_json(t, "ecef")
+
+        thread = threading.Thread(target=run, name="leosim-prewarm", daemon=True)
         thread.start()
         return thread
 
@@ -240,14 +258,30 @@ class ServerState:
                 self._positions.popitem(last=False)
         return position
 
-    def positions_json(self, t: np.datetime64, frame: str) -> bytes:
-        """The ``/api/positions`` answer, encoded once per (instant, frame)."""
+    def cached_positions_json(self, t: np.datetime64, frame: str) -> bytes | None:
+        """The encoded ``/api/positions`` answer if it is cached (cheap: no computation), else None."""
         key = (int(np.datetime64(t, "ns").astype(np.int64)), frame)
         with self._lock:
             found = self._encoded.get(key)
             if found is not None:
                 self._encoded.move_to_end(key)
-                return found
+            return found
+
+    def positions_json(self, t: np.datetime64, frame: str) -> bytes:
+        """The ``/api/positions`` answer, encoded once per (instant, frame): concurrent requests for the same
+        instant wait for one computation instead of all computing it."""
+        key = (int(np.datetime64(t, "ns").astype(np.int64)), frame)
+        with self._lock:
+            flight = self._flights.setdefault(key, threading.Lock())
+        with flight:
+            found = self.cached_positions_json(t, frame)
+            if found is None:
+                found = self._encode_positions(t, frame, key)
+        with self._lock:
+            self._flights.pop(key, None)
+        return found
+
+    def _encode_positions(self, t: np.datetime64, frame: str, key: tuple) -> bytes:
         xyz = self.positions_km(t)
         answer = {"time_utc": iso(t), "count": int(xyz.shape[0]), "frame": frame,
                   "ids": self.constellation.sat_id.tolist()}

@@ -1,0 +1,121 @@
+"""The globe in headless Debian Chromium (Playwright, never a downloaded browser): it loads offline, shows
+the satellites, makes no request beyond 127.0.0.1, logs no console error, and draws a clicked terminal's route."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+Image = pytest.importorskip("PIL.Image")
+uvicorn = pytest.importorskip("uvicorn")
+
+from leosim.web import ServerState, create_app  # noqa: E402
+from leosim.web.app import cesium_available  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+START = "2024-10-25T06:00:00Z"
+VIEWPORT = {"width": 1200, "height": 800}
+#: The route is drawn in pure magenta (#ff00ff), which no other layer uses; a pixel counts as route
+#: colour within this distance per channel (anti-aliasing and blending soften the line's edges).
+ROUTE_RGB = np.array([255, 0, 255])
+COLOUR_TOLERANCE = 60
+#: A 5-pixel-wide polyline from the ground to satellites and a gateway covers hundreds of pixels;
+#: 100 is well above any stray match and well below the smallest route seen.
+MIN_ROUTE_PIXELS = 100
+#: Pixels left of this column are globe only (the side panel, with its magenta RTT chart, is 340 px wide
+#: at the right edge).
+GLOBE_AREA_X = 800
+#: Flags for software WebGL (SwiftShader) in a headless container without a GPU.
+CHROMIUM_ARGS = ["--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--ignore-gpu-blocklist"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    if not cesium_available():
+        pytest.skip("CesiumJS assets not built (scripts/build_web_assets.sh)")
+    state = ServerState.default(db_path=tmp_path_factory.mktemp("browser") / "p.sqlite", start=START, terminals=40)
+    port = _free_port()
+    config = uvicorn.Config(create_app(state), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        if time.monotonic() > deadline:
+            pytest.fail("server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def _route_pixels(png: bytes) -> int:
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int32)[:, :GLOBE_AREA_X]
+    return int((np.abs(rgb - ROUTE_RGB).max(axis=2) <= COLOUR_TOLERANCE).sum())
+
+
+def test_globe_offline_satellites_and_route(server):
+    errors, outside, local = [], [], []
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+            def guard(route):
+                url = route.request.url
+                if url.startswith(server + "/") or url.startswith(("data:", "blob:" + server)):
+                    local.append(url)
+                    route.continue_()
+                else:
+                    outside.append(url)
+                    route.abort()
+
+            page.route("**/*", guard)
+            page.goto(server + "/")
+            page.wait_for_function("window.leosim && window.leosim.ready && window.leosim.satellitesShown > 4000",
+                                   timeout=120_000)
+            page.wait_for_timeout(1000)
+            before = _route_pixels(page.screenshot())
+
+            terminals = page.evaluate("window.leosim.terminals")
+            target = None
+            for site_id in terminals:  # a terminal on the visible side, away from the panel and the widgets
+                xy = page.evaluate("id => window.leosim.siteWindowPosition(id)", site_id)
+                if xy and 80 < xy["x"] < 780 and 80 < xy["y"] < 640:
+                    target = (site_id, xy)
+                    break
+            assert target is not None, "no terminal on the visible side of the globe"
+            page.mouse.click(target[1]["x"], target[1]["y"])
+            page.wait_for_function("window.leosim.routeDrawn === true", timeout=60_000)
+            assert page.evaluate("window.leosim.selected") == target[0]
+            page.wait_for_function("document.querySelector('#rtt-chart svg path') !== null", timeout=60_000)
+            page.wait_for_timeout(1000)
+            after = _route_pixels(page.screenshot())
+            assert page.evaluate("window.leosim.errors") == []
+        finally:
+            browser.close()
+    assert outside == [], f"requests left 127.0.0.1: {outside[:5]}"
+    assert any("/static/cesium/Assets/Textures/NaturalEarthII/" in u for u in local), "imagery not from the server"
+    assert any("/api/positions" in u for u in local)
+    assert errors == [], errors
+    assert after - before >= MIN_ROUTE_PIXELS, (before, after)
