@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 Image = pytest.importorskip("PIL.Image")

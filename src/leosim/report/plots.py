@@ -22,6 +22,8 @@ FULL_WIDTH_IN = 8.0
 BAR_ROW_IN = 0.28
 #: More series than this in one panel: the coverage plot switches from lines to a heat map.
 MAX_LINES = 8
+#: Room above the tallest cost bar for the legend (factor on the maximum).
+COST_HEADROOM = 1.3
 #: Seconds per hour.
 SECONDS_PER_HOUR = 3600.0
 #: Colour cycle for series (matplotlib's tab10 then tab20 for more series).
@@ -239,7 +241,7 @@ def availability_figure(tables: dict, scope: str = "territory"):
         ax.set_xlabel("Share of instants in the window")
         ax.set_title(f"Availability per {what}, with the downtime split")
         ax.grid(axis="y", visible=False)
-        ax.legend(loc="outside lower center", ncols=4)
+        fig.legend(loc="outside lower center", ncols=2)
     return fig
 
 
@@ -314,6 +316,7 @@ def cost_figure(tables: dict):
             bottom += values
         every = max(1, int(np.ceil(len(months) / 18)))
         ax.set_xticks(x[::every], labels=months[::every], rotation=60, ha="right")
+        ax.set_ylim(0, COST_HEADROOM * max(float(bottom.max()), 1.0))
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(_usd))
         ax.set_xlabel("Month")
         ax.set_ylabel("Cost per month (US dollars)")

@@ -1,0 +1,502 @@
+"""The self-contained HTML report: one file, no external resources, opens offline.
+
+Figures are embedded as base64 PNG ``data:`` URIs, the style sheet is inline, fonts are the reader's own.
+Every piece of text from the tables or ``meta`` is escaped. A section whose tables are missing or empty is
+left out (and so is its entry in the table of contents). The output depends only on the tables and
+``meta``: identical input gives identical bytes (``meta['generated_at']`` is printed as given).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import plots
+from .maps import map_figures
+from .render import SPLIT_LABELS, STATE_COLOURS, png_data_uri, site_names, usable
+
+#: States whose badge colour is light enough to need dark text.
+_DARK_TEXT = {"none": "#1d2430", "restricted": "#1d2430"}
+
+_CSS = """
+:root { --ink: #1d2430; --muted: #5b6472; --line: #d9dee6; --band: #f5f7fa; --accent: #08306b; }
+* { box-sizing: border-box; }
+body { margin: 0; color: var(--ink); background: #fff;
+       font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+header { background: var(--accent); color: #fff; padding: 1.4rem 2rem 1.1rem; }
+header h1 { margin: 0 0 .3rem; font-size: 1.6rem; }
+header p { margin: .15rem 0; opacity: .9; }
+main { max-width: 1120px; margin: 0 auto; padding: 1rem 2rem 3rem; }
+nav ol { columns: 2; padding-left: 1.2rem; }
+h2 { border-bottom: 2px solid var(--line); padding-bottom: .2rem; margin-top: 2.2rem; }
+h3 { margin-top: 1.4rem; }
+section.limitations { background: #fff8e6; border-left: 4px solid #f2a900; padding: .3rem 1rem; }
+figure { margin: 1rem 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
+figcaption { color: var(--muted); font-size: .88rem; }
+.maps { display: flex; flex-wrap: wrap; gap: 1rem; }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .88rem; }
+th, td { padding: .25rem .6rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+td { white-space: nowrap; }
+td.wrap { white-space: normal; min-width: 8rem; }
+th.group { text-align: center; border-bottom: 2px solid var(--accent); }
+th { background: var(--band); }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+tbody tr:nth-child(even) { background: #fafbfc; }
+.cards { display: flex; flex-wrap: wrap; gap: .8rem; margin: .8rem 0; }
+.card { border: 1px solid var(--line); border-radius: 6px; padding: .5rem .9rem; min-width: 9.5rem; }
+.card b { display: block; font-size: 1.35rem; }
+.card span { color: var(--muted); font-size: .82rem; }
+.state { display: inline-block; padding: 0 .45rem; border-radius: 3px; font-size: .82rem; color: #fff; }
+.muted { color: var(--muted); }
+code { font-size: .82rem; word-break: break-all; }
+footer { color: var(--muted); font-size: .82rem; margin-top: 3rem; border-top: 1px solid var(--line); }
+""" + "".join(f".state-{state} {{ background: {colour}; color: {_DARK_TEXT.get(state, '#fff')}; }}\n"
+              for state, colour in STATE_COLOURS.items())
+
+_LIMITATIONS_CLASS = ' class="limitations"'
+#: Shown for a missing value (NaN) in tables.
+MISSING = "—"
+
+
+# ----- formatting ---------------------------------------------------------------------------------------
+def esc(value) -> str:
+    """Text escaped for HTML content and attribute values."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _missing(value) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_pct(value) -> str:
+    return MISSING if _missing(value) else f"{100.0 * float(value):.1f}\u00a0%"
+
+
+def fmt_ms(value) -> str:
+    return MISSING if _missing(value) else f"{float(value):.1f}"
+
+
+def fmt_float(digits: int) -> Callable[[object], str]:
+    return lambda value: MISSING if _missing(value) else f"{float(value):,.{digits}f}"
+
+
+def fmt_int(value) -> str:
+    return MISSING if _missing(value) else f"{int(value):,}"
+
+
+def fmt_usd(value) -> str:
+    return MISSING if _missing(value) else f"${float(value):,.0f}"
+
+
+def fmt_text(value) -> str:
+    return "" if _missing(value) else str(value)
+
+
+def fmt_time(value) -> str:
+    if _missing(value):
+        return MISSING
+    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+
+
+_NUMERIC = {fmt_pct, fmt_ms, fmt_int, fmt_usd}
+#: Columns of long text, allowed to wrap in tables.
+WRAPPED_COLUMNS = {"rule", "description", "name", "display", "pair"}
+
+#: A column of an HTML table: header text, the DataFrame column, a formatter, and whether it is numeric.
+Column = tuple[str, str, Callable[[object], str]]
+
+
+def html_table(frame: pd.DataFrame, columns: list[Column], *, raw: dict[str, Callable[[object], str]] | None = None,
+               numeric: set[str] | None = None, groups: list[tuple[str, int]] | None = None) -> str:
+    """An HTML ``<table>`` of ``frame`` with the given columns; every cell is escaped, except the columns in
+    ``raw`` whose function returns ready HTML (it must escape what it inserts). ``groups``: an optional
+    header row above, as (text, number of columns spanned). Cells do not wrap, except in the columns named
+    in :data:`WRAPPED_COLUMNS`."""
+    raw = raw or {}
+    numeric = set(numeric or ())
+    kinds = ["num" if (fmt in _NUMERIC or col in numeric) else ("wrap" if col in WRAPPED_COLUMNS else "")
+             for _, col, fmt in columns]
+    head = "".join(f'<th class="{k}">{esc(h)}</th>' if k else f"<th>{esc(h)}</th>"
+                   for (h, _, _), k in zip(columns, kinds, strict=True))
+    if groups:
+        head = ("".join(f'<th colspan="{span}" class="group">{esc(text)}</th>' for text, span in groups)
+                + "</tr><tr>" + head)
+    body = []
+    for row in frame.itertuples(index=False):
+        record = row._asdict()
+        cells = []
+        for (_, col, fmt), kind in zip(columns, kinds, strict=True):
+            value = record.get(col)
+            content = raw[col](value) if col in raw else esc(fmt(value))
+            cells.append(f'<td class="{kind}">{content}</td>' if kind else f"<td>{content}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>")
+
+
+def _state_badge(value) -> str:
+    state = str(value) if not _missing(value) else "none"
+    css = state if state in STATE_COLOURS else "none"
+    return f'<span class="state state-{css}">{esc(state)}</span>'
+
+
+def _figure(fig, caption: str, alt: str) -> str:
+    if fig is None:
+        return ""
+    return f'<figure><img src="{png_data_uri(fig)}" alt="{esc(alt)}"><figcaption>{esc(caption)}</figcaption></figure>'
+
+
+def _frame(records) -> pd.DataFrame:
+    """A DataFrame from plain records with pandas' default dtypes (avoids object-dtype surprises)."""
+    return pd.DataFrame.from_records(records)
+
+
+# ----- sections -----------------------------------------------------------------------------------------
+def _limitations(tables, meta) -> str | None:
+    items = [str(x) for x in (meta.get("limitations") or [])]
+    if not items:
+        return None
+    return "<ul>" + "".join(f"<li>{esc(item)}</li>" for item in items) + "</ul>"
+
+
+def _served_rtt(access: pd.DataFrame | None) -> tuple[float, float]:
+    if access is None or "status" not in access:
+        return float("nan"), float("nan")
+    served = access["status"].astype(str) == "ok"
+    rtt = access.loc[served, "rtt_ms"].to_numpy(dtype=float) if "rtt_ms" in access else np.array([])
+    rtt = rtt[np.isfinite(rtt)]
+    return float(served.mean()), float(np.median(rtt)) if rtt.size else float("nan")
+
+
+def _summary(tables, meta) -> str | None:
+    sites = usable(tables, "sites", ("site_id", "kind"))
+    access = usable(tables, "access", ("site_id", "status"))
+    state = usable(tables, "territory_state", ("territory", "state"))
+    availability = usable(tables, "availability", ("scope", "key", "service_frac"))
+    if sites is None and access is None and availability is None:
+        return None
+    cards = []
+    if sites is not None:
+        kinds = sites["kind"].astype(str).value_counts()
+        for kind, text in (("terminal", "terminals"), ("gateway", "gateways"), ("pop", "PoPs")):
+            if kind in kinds:
+                cards.append((fmt_int(kinds[kind]), text))
+    if meta.get("satellites") is not None:
+        cards.append((fmt_int(meta["satellites"]), "satellites"))
+    hours = plots.window_hours(tables, meta)
+    if np.isfinite(hours):
+        cards.append((f"{hours:.2f} h", "window simulated"))
+    served, median = _served_rtt(access)
+    if np.isfinite(served):
+        cards.append((fmt_pct(served), "of terminal-instants served"))
+    if np.isfinite(median):
+        cards.append((f"{median:.1f} ms", "median RTT when served"))
+    parts = ['<div class="cards">' + "".join(f"<div class=\"card\"><b>{esc(v)}</b><span>{esc(t)}</span></div>"
+                                            for v, t in cards) + "</div>"]
+    if availability is not None:
+        rows = availability[availability["scope"] == "territory"].copy()
+        if not rows.empty:
+            names = plots.territory_names(tables)
+            rows["display"] = [names.get(str(k), str(k)) for k in rows["key"]]
+            states = {} if state is None else dict(zip(state["territory"].astype(str), state["state"].astype(str),
+                                                       strict=True))
+            rules = {} if state is None or "rule" not in state else dict(
+                zip(state["territory"].astype(str), state["rule"].astype(str), strict=True))
+            rows["state"] = [states.get(str(k), "") for k in rows["key"]]
+            rows["rule"] = [rules.get(str(k), "") for k in rows["key"]]
+            if access is not None and sites is not None and "territory" in sites and "rtt_ms" in access:
+                joined = access.merge(sites[["site_id", "territory"]], on="site_id", how="left")
+                ok = joined[joined["status"].astype(str) == "ok"].groupby("territory")["rtt_ms"].median()
+                would = (joined[joined["routable"].astype(bool)].groupby("territory")["rtt_ms"].median()
+                         if "routable" in joined else pd.Series(dtype=float))
+                rows["rtt_served"] = rows["key"].map(ok)
+                rows["rtt_would"] = rows["key"].map(would)
+            else:
+                rows["rtt_served"] = np.nan
+                rows["rtt_would"] = np.nan
+            parts.append("<h3>Per territory</h3>")
+            parts.append(html_table(rows, [
+                ("Territory", "display", fmt_text), ("Key", "key", fmt_text), ("State", "state", fmt_text),
+                ("Served", "service_frac", fmt_pct), ("Median RTT served (ms)", "rtt_served", fmt_ms),
+                ("Median RTT if allowed (ms)", "rtt_would", fmt_ms), ("Deciding rule", "rule", fmt_text)],
+                raw={"state": _state_badge}))
+    return "".join(parts)
+
+
+def _map(tables, meta) -> str | None:
+    figures = map_figures(tables, meta)
+    if not figures:
+        return None
+    legend = ", ".join(f"{state} {colour_name}" for state, colour_name in
+                       (("active", "green"), ("denied", "red"), ("restricted", "amber"), ("none", "grey")))
+    start = meta.get("start", "")
+    parts = [f"<p>Service state of each territory at the window start{' (' + esc(start) + ')' if start else ''}: "
+             f"{esc(legend)}. Custom regions (outlined) are drawn over their countries. Circles are terminals, "
+             "triangles gateways, squares PoPs. Equirectangular projection.</p>", '<div class="maps">']
+    parts += [_figure(fig, title, f"Map: {title}") for title, fig in figures]
+    parts.append("</div>")
+    state = usable(tables, "territory_state", ("territory", "state"))
+    if state is not None:
+        decided = state[state["state"].astype(str) != "none"]
+        if not decided.empty:
+            parts.append("<h3>Territories with a rule</h3>")
+            columns: list[Column] = [("Territory", "territory", fmt_text), ("Layer", "layer", fmt_text),
+                                     ("State", "state", fmt_text), ("Rule", "rule", fmt_text),
+                                     ("Since", "since", fmt_time)]
+            parts.append(html_table(decided, [c for c in columns if c[1] in decided], raw={"state": _state_badge}))
+    return "".join(parts)
+
+
+def _coverage(tables, meta) -> str | None:
+    coverage = usable(tables, "coverage", ("time_utc", "site_id", "visible_sats"))
+    if coverage is None:
+        return None
+    names = site_names(tables)
+    stats = coverage.groupby("site_id", sort=True)["visible_sats"].agg(
+        minimum="min", median="median", maximum="max", covered=lambda v: float((v > 0).mean())).reset_index()
+    stats["name"] = [names.get(str(s), str(s)) for s in stats["site_id"]]
+    return (_figure(plots.coverage_figure(tables), "Satellites above each terminal's elevation mask, per instant.",
+                    "Satellites in view over time")
+            + html_table(stats, [("Terminal", "name", fmt_text), ("Min", "minimum", fmt_int),
+                                 ("Median", "median", fmt_float(1)), ("Max", "maximum", fmt_int),
+                                 ("Covered", "covered", fmt_pct)], numeric={"median"}))
+
+
+def _latency(tables, meta) -> str | None:
+    pairs = plots.pair_latency_figure(tables)
+    users = plots.user_latency_figure(tables)
+    summary = usable(tables, "latency_summary", ("src", "dst", "median_ms"))
+    if pairs is None and users is None and summary is None:
+        return None
+    parts = ["<p>Round-trip propagation delay. References on the great circle between the two ends: ideal "
+             "fibre (light at c/1.468, dashed) and vacuum at ground level (dotted). Stretch = median RTT over "
+             "the reference.</p>"]
+    if pairs is not None:
+        parts.append(_figure(pairs, "Named pairs: RTT over time (gaps: no path) and its distribution.",
+                             "RTT between named pairs"))
+    if users is not None:
+        parts.append(_figure(users, "User mode: each terminal to its best PoP when routable, grouped by territory; "
+                                    "denied places show the RTT they would get.", "RTT from terminals to PoPs"))
+    if summary is not None:
+        names = site_names(tables)
+        rows = summary.copy()
+        rows["pair"] = [f"{names.get(str(s), str(s))} → {names.get(str(d), str(d))}"
+                        for s, d in zip(rows["src"], rows["dst"], strict=True)]
+        columns: list[Column] = [
+            ("Pair", "pair", fmt_text), ("Min (ms)", "min_ms", fmt_ms), ("Median (ms)", "median_ms", fmt_ms),
+            ("p95 (ms)", "p95_ms", fmt_ms), ("Max (ms)", "max_ms", fmt_ms), ("No path", "no_path_frac", fmt_pct),
+            ("Path changes", "path_changes", fmt_int), ("Distance (km)", "great_circle_km", fmt_float(0)),
+            ("Fibre (ms)", "fibre_rtt_ms", fmt_ms), ("Vacuum (ms)", "vacuum_rtt_ms", fmt_ms),
+            ("Stretch vs fibre", "stretch_fibre", fmt_float(2)), ("Stretch vs vacuum", "stretch_vacuum", fmt_float(2))]
+        parts.append("<h3>Latency summary</h3>")
+        parts.append(html_table(rows, [c for c in columns if c[1] in rows],
+                                numeric={"great_circle_km", "stretch_fibre", "stretch_vacuum"}))
+    return "".join(parts)
+
+
+_AVAILABILITY_COLUMNS: list[Column] = [
+    ("Name", "name", fmt_text), ("Key", "key", fmt_text), ("Instants", "steps", fmt_int),
+    ("Covered", "covered_frac", fmt_pct), ("Routable", "routable_frac", fmt_pct),
+    ("Allowed", "allowed_frac", fmt_pct), ("Served", "service_frac", fmt_pct),
+    ("Down: " + SPLIT_LABELS["down_no_coverage_frac"].removeprefix("down: "), "down_no_coverage_frac", fmt_pct),
+    ("Down: " + SPLIT_LABELS["down_no_route_frac"].removeprefix("down: "), "down_no_route_frac", fmt_pct),
+    ("Down: " + SPLIT_LABELS["down_denied_frac"].removeprefix("down: "), "down_denied_frac", fmt_pct),
+]
+
+
+def _availability(tables, meta) -> str | None:
+    availability = usable(tables, "availability", ("scope", "key"))
+    if availability is None:
+        return None
+    parts = []
+    for scope, heading in (("territory", "Per territory"), ("site", "Per terminal")):
+        rows = availability[availability["scope"] == scope]
+        if rows.empty:
+            continue
+        parts.append(f"<h3>{esc(heading)}</h3>")
+        parts.append(_figure(plots.availability_figure(tables, scope),
+                             "Share of instants served, and the downtime split by cause.", f"Availability {heading}"))
+        parts.append(html_table(rows, [c for c in _AVAILABILITY_COLUMNS if c[1] in rows]))
+    return "".join(parts) or None
+
+
+def _whatif(tables, meta) -> str | None:
+    whatif = usable(tables, "whatif", ("variant", "scope", "key"))
+    if whatif is None:
+        return None
+    parts = []
+    described = [v for v in (meta.get("variants") or []) if isinstance(v, dict)]
+    if described:
+        parts.append("<ul>" + "".join(f"<li><b>{esc(v.get('name', ''))}</b>: {esc(v.get('description', ''))}</li>"
+                                      for v in described) + "</ul>")
+    parts.append(_figure(plots.whatif_figure(tables), "Each policy variant side by side, per territory.",
+                         "What-if comparison"))
+    variants = list(dict.fromkeys(whatif["variant"].astype(str)))
+    measures = [(c, h, f) for c, h, f in (("service_frac", "served", fmt_pct), ("denied_frac", "denied", fmt_pct),
+                                          ("median_rtt_ms", "median RTT (ms)", fmt_ms),
+                                          ("p95_rtt_ms", "p95 RTT (ms)", fmt_ms), ("gateway", "gateway", fmt_text),
+                                          ("pop", "PoP", fmt_text)) if c in whatif]
+    names = plots.territory_names(tables)
+    for scope, heading in (("territory", "Per territory"), ("site", "Per terminal")):
+        rows = whatif[whatif["scope"] == scope]
+        if rows.empty:
+            continue
+        keys = list(dict.fromkeys(rows["key"].astype(str)))
+        wide = pd.DataFrame({"key": keys})
+        display = dict(zip(rows["key"].astype(str), rows["name"].astype(str), strict=False)) if "name" in rows else {}
+        wide["name"] = [names.get(k, display.get(k, k)) if scope == "territory" else display.get(k, k) for k in keys]
+        columns: list[Column] = [("Name", "name", fmt_text)]
+        groups = [("", 1)] + [(variant, len(measures)) for variant in variants]
+        for n, variant in enumerate(variants):
+            part = rows[rows["variant"].astype(str) == variant].drop_duplicates("key").set_index(
+                rows[rows["variant"].astype(str) == variant].drop_duplicates("key")["key"].astype(str))
+            for column, header, fmt in measures:
+                field = f"v{n}_{column}"
+                wide[field] = wide["key"].map(part[column]) if not part.empty else np.nan
+                columns.append((header, field, fmt))
+        parts.append(f"<h3>{esc(heading)}</h3>")
+        parts.append(html_table(wide, columns, groups=groups))
+    return "".join(parts)
+
+
+def _cost(tables, meta) -> str | None:
+    cost = usable(tables, "cost", ("month", "payer", "cost_usd"))
+    if cost is None:
+        return None
+    grid = cost.pivot_table(index="month", columns="payer", values="cost_usd", aggfunc="sum", fill_value=0.0,
+                            sort=True)
+    payers = [str(p) for p in grid.columns]
+    table = pd.DataFrame({"month": [str(m) for m in grid.index]})
+    columns: list[Column] = [("Month", "month", fmt_text)]
+    for n, payer in enumerate(payers):
+        table[f"p{n}"] = grid.iloc[:, n].to_numpy(dtype=float)
+        columns.append((f"{payer} (USD)", f"p{n}", fmt_usd))
+    table["total"] = grid.to_numpy(dtype=float).sum(axis=1)
+    columns.append(("Total (USD)", "total", fmt_usd))
+    totals = {"month": "Total", **{c: table[c].sum() for c in table.columns if c != "month"}}
+    table = pd.concat([table, _frame([totals])], ignore_index=True)
+    parts = [_figure(plots.cost_figure(tables), "Monthly cost per payer (pro rata for part months).",
+                     "Cost per payer per month"), html_table(table, columns)]
+    fleets_columns = [c for c in ("fleet", "payer", "kind") if c in cost]
+    if "fleet" in cost:
+        agg = {"first_month": ("month", "min"), "last_month": ("month", "max"), "total": ("cost_usd", "sum")}
+        if "terminals" in cost:
+            agg["terminals"] = ("terminals", "max")
+        fleets = cost.groupby(fleets_columns, sort=True).agg(**agg).reset_index()
+        parts.append("<h3>Per fleet</h3>")
+        columns = [(c.capitalize(), c, fmt_text) for c in fleets_columns]
+        columns += [("From", "first_month", fmt_text), ("To", "last_month", fmt_text)]
+        if "terminals" in fleets:
+            columns.append(("Terminals (max)", "terminals", fmt_int))
+        columns.append(("Total (USD)", "total", fmt_usd))
+        parts.append(html_table(fleets, columns))
+    return "".join(parts)
+
+
+def _paths(tables, meta) -> str | None:
+    rates = plots.path_change_rates(tables, meta)
+    if rates.empty:
+        return None
+    names = site_names(tables)
+    rates = rates.copy()
+    rates["pair"] = [f"{names.get(s, s)} → {names.get(d, d)}" for s, d in zip(rates["src"], rates["dst"], strict=True)]
+    return (_figure(plots.path_changes_figure(tables, meta),
+                    "Changes of the node sequence between consecutive instants (satellite handovers, ISL reroutes).",
+                    "Path changes per hour")
+            + html_table(rates, [("Pair", "pair", fmt_text), ("Changes", "changes", fmt_int),
+                                 ("Per hour", "changes_per_hour", fmt_float(1)),
+                                 ("Median minutes between", "median_minutes_between", fmt_float(1))],
+                         numeric={"changes_per_hour", "median_minutes_between"}))
+
+
+def _notes(tables, meta) -> str | None:
+    notes = [str(n) for n in (meta.get("notes") or [])]
+    if not notes:
+        return None
+    return "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"
+
+
+def _inputs(tables, meta) -> str | None:
+    rows = [(label, meta.get(key)) for key, label in (
+        ("source", "Scenario file"), ("constellation", "Constellation"), ("satellites", "Satellites"),
+        ("start", "Window start (UTC)"), ("end", "Window end (UTC)"), ("step_s", "Step (s)"),
+        ("instants", "Instants"), ("routing", "Routing"), ("isl", "Inter-satellite links"),
+        ("leosim_version", "leosim version"), ("generated_at", "Generated at")) if meta.get(key) not in (None, "")]
+    hashes = meta.get("input_sha256") or meta.get("input_hashes") or {}
+    if not rows and not hashes:
+        return None
+    parts = ["<table><tbody>" + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+             + "</tbody></table>"]
+    if hashes:
+        parts.append("<h3>Input files (SHA-256)</h3><table><tbody>"
+                     + "".join(f"<tr><th>{esc(k)}</th><td><code>{esc(v)}</code></td></tr>"
+                               for k, v in sorted(hashes.items())) + "</tbody></table>")
+    return "".join(parts)
+
+
+#: The sections in page order: (anchor id, heading, builder). A builder returns HTML or None to skip.
+SECTIONS: tuple[tuple[str, str, Callable[[dict, dict], str | None]], ...] = (
+    ("limitations", "What this model does not capture", _limitations),
+    ("summary", "Summary", _summary),
+    ("map", "Map: territories by service state", _map),
+    ("coverage", "Satellites in view", _coverage),
+    ("latency", "Latency", _latency),
+    ("availability", "Availability", _availability),
+    ("whatif", "What-if comparison", _whatif),
+    ("cost", "Cost per payer", _cost),
+    ("paths", "Path dynamics", _paths),
+    ("notes", "Notes and sources", _notes),
+    ("inputs", "Run and inputs", _inputs),
+)
+
+
+def build_report(tables: dict[str, pd.DataFrame], meta: dict) -> str:
+    """The report as one self-contained HTML document (str).
+
+    ``tables``: the scenario tables (docs/outputs.md); any may be missing. ``meta``: ``title``, ``scenario``,
+    ``description``, ``start``/``end`` (UTC text), ``step_s``, ``constellation``, ``satellites``,
+    ``input_sha256`` (name → hash), ``generated_at``, ``leosim_version``, ``notes`` and ``limitations``
+    (lists of str), ``variants`` (list of {name, description}) and ``geometries`` (territory key → shapely
+    geometry, for custom regions); all optional.
+    """
+    tables = tables or {}
+    meta = meta or {}
+    title = str(meta.get("title") or meta.get("scenario") or "leosim scenario report")
+    built = []
+    for anchor, heading, builder in SECTIONS:
+        body = builder(tables, meta)
+        if body:
+            built.append((anchor, heading, body))
+    window = []
+    if meta.get("start") or meta.get("end"):
+        window.append(f"Window {meta.get('start', '?')} → {meta.get('end', '?')} UTC")
+    if meta.get("step_s") is not None:
+        window.append(f"step {meta['step_s']} s")
+    header = [f"<h1>{esc(title)}</h1>"]
+    if meta.get("scenario") and str(meta["scenario"]) != title:
+        header.append(f"<p>Scenario: {esc(meta['scenario'])}</p>")
+    if window:
+        header.append(f"<p>{esc(', '.join(window))}</p>")
+    if meta.get("description"):
+        header.append(f"<p>{esc(meta['description'])}</p>")
+    toc = "".join(f'<li><a href="#{anchor}">{esc(heading)}</a></li>' for anchor, heading, _ in built)
+    sections = "".join(
+        f'<section id="{anchor}"{_LIMITATIONS_CLASS if anchor == "limitations" else ""}>'
+        f"<h2>{esc(heading)}</h2>{body}</section>" for anchor, heading, body in built)
+    footer = (f"<footer><p>Generated by leosim {esc(meta.get('leosim_version', ''))}"
+              f"{' at ' + esc(meta['generated_at']) if meta.get('generated_at') else ''}.</p></footer>")
+    return ("<!DOCTYPE html>\n"
+            f'<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{esc(title)}</title><style>{_CSS}</style></head>"
+            f"<body><header>{''.join(header)}</header><main>"
+            f'<nav aria-label="Contents"><h2>Contents</h2><ol>{toc}</ol></nav>'
+            f"{sections}{footer}</main></body></html>\n")

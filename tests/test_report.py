@@ -1,0 +1,321 @@
+"""The HTML report: every section from synthetic tables (docs/outputs.md columns), nothing external,
+deterministic bytes, missing tables skipped, text escaped, and a map whose pixels show the right states
+at places whose territory the territory layer confirms."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from PIL import Image
+
+from leosim.errors import LeosimInputError
+from leosim.report import build_report, plots
+from leosim.report.html import SECTIONS
+from leosim.report.maps import _unwrapped_polygons, map_figures, map_panels
+from leosim.report.render import STATE_COLOURS, figure_png
+from leosim.territory import Territories
+
+START = pd.Timestamp("2024-10-25 06:00:00")
+STEP = pd.Timedelta(minutes=10)
+TIMES = pd.date_range(START, periods=7, freq=STEP)  # one hour: 06:00 .. 07:00
+EVIL = "<script>alert(1)</script>"
+#: A custom region over part of Crimea (lon/lat box, degrees), denied.
+REGION_BOX = shapely.box(33.0, 44.5, 35.5, 45.8)
+
+SITES = [  # site_id, name, kind, lat, lon, territory, region
+    ("kyiv", "Kyiv", "terminal", 50.45, 30.52, "UKR", ""),
+    ("kharkiv", "Kharkiv", "terminal", 49.99, 36.23, "UKR", ""),
+    ("lviv", EVIL, "terminal", 49.84, 24.03, "UKR", ""),
+    ("sevastopol", "Sevastopol", "terminal", 44.62, 33.52, "Test-Region", "Test-Region"),
+    ("warsaw", "Warsaw", "terminal", 52.23, 21.01, "POL", ""),
+    ("taipei", "Taipei", "terminal", 25.03, 121.57, "TWN", ""),
+    ("gw-pl", "Gateway Poland", "gateway", 52.0, 19.0, "POL", ""),
+    ("pop-waw", "PoP Warsaw", "pop", 52.2, 21.0, "POL", ""),
+]
+TERMINALS = [s[0] for s in SITES if s[2] == "terminal"]
+#: Status per terminal at every instant (constant in time, so fractions are easy to hand-check).
+STATUS = {"kyiv": "ok", "kharkiv": "ok", "lviv": "ok", "sevastopol": "denied", "warsaw": "ok", "taipei": "denied"}
+
+
+def synthetic_tables() -> dict[str, pd.DataFrame]:
+    """Small tables with the documented columns (docs/outputs.md, notes/tables.md)."""
+    sites = pd.DataFrame([{"site_id": s, "name": n, "kind": k, "lat_deg": la, "lon_deg": lo, "country": "",
+                           "territory": t, "region": r, "fleet": "", "group": ""} for s, n, k, la, lo, t, r in SITES])
+    territory_state = pd.DataFrame([
+        ("UKR", "country", "active", "UKR active from 2022-02-26", pd.Timestamp("2022-02-26")),
+        ("RUS", "country", "denied", "RUS denied", pd.Timestamp("2022-02-26")),
+        ("TWN", "country", "denied", "never activated", pd.NaT),
+        ("POL", "country", "restricted", "POL restricted (test)", pd.Timestamp("2021-01-01")),
+        ("BLR", "country", "none", "", pd.NaT),
+        ("Test-Region", "region", "denied", "region denied", pd.Timestamp("2022-02-26")),
+    ], columns=["territory", "layer", "state", "rule", "since"])
+    rows, coverage = [], []
+    for i, t in enumerate(TIMES):
+        for j, site in enumerate(TERMINALS):
+            status = STATUS[site]
+            rtt = 20.0 + j + 0.5 * i
+            rows.append({"time_utc": t, "site_id": site, "status": status, "covered": True, "routable": True,
+                         "allowed": status == "ok", "rtt_ms": rtt, "gateway": "gw-pl", "pop": "pop-waw",
+                         "rule": "", "sat_id": 7, "path": "1 2 3"})
+            coverage.append({"time_utc": t, "site_id": site, "visible_sats": 10 + j + (i % 3)})
+    access = pd.DataFrame(rows)
+    availability = []
+    for site in TERMINALS:
+        ok = STATUS[site] == "ok"
+        availability.append({"scope": "site", "key": site, "name": dict((s[0], s[1]) for s in SITES)[site],
+                             "steps": len(TIMES), "covered_frac": 1.0, "routable_frac": 1.0,
+                             "allowed_frac": float(ok), "service_frac": float(ok), "down_no_coverage_frac": 0.0,
+                             "down_no_route_frac": 0.0, "down_denied_frac": float(not ok)})
+    availability.append({"scope": "territory", "key": "UKR", "name": "Ukraine", "steps": 3 * len(TIMES),
+                         "covered_frac": 1.0, "routable_frac": 1.0, "allowed_frac": 0.75, "service_frac": 0.75,
+                         "down_no_coverage_frac": 0.0, "down_no_route_frac": 0.0, "down_denied_frac": 0.25})
+    availability.append({"scope": "territory", "key": "TWN", "name": "Taiwan", "steps": len(TIMES),
+                         "covered_frac": 1.0, "routable_frac": 1.0, "allowed_frac": 0.0, "service_frac": 0.0,
+                         "down_no_coverage_frac": 0.0, "down_no_route_frac": 0.0, "down_denied_frac": 1.0})
+    latency = pd.DataFrame([{"time_utc": t, "src": "kyiv", "dst": "warsaw", "rtt_ms": np.nan if i == 3 else 9.0 + i,
+                             "hops": -1 if i == 3 else 2, "path": "" if i == 3 else "1 2"}
+                            for i, t in enumerate(TIMES)])
+    latency_summary = pd.DataFrame([{"src": "kyiv", "dst": "warsaw", "min_ms": 9.0, "median_ms": 11.5,
+                                     "p95_ms": 14.5, "max_ms": 15.0, "no_path_frac": 1 / 7, "path_changes": 3,
+                                     "great_circle_km": 690.0, "fibre_rtt_ms": 6.75, "vacuum_rtt_ms": 4.6,
+                                     "stretch_fibre": 11.5 / 6.75, "stretch_vacuum": 11.5 / 4.6}])
+    path_changes = pd.DataFrame([{"time_utc": TIMES[k], "src": "kyiv", "dst": "warsaw", "old_path": "1 2",
+                                  "new_path": "1 3"} for k in (1, 2, 4)])
+    whatif = pd.DataFrame([
+        {"variant": v, "scope": "territory", "key": "TWN", "name": "Taiwan", "service_frac": s, "denied_frac": 1 - s,
+         "median_rtt_ms": r, "p95_rtt_ms": r, "gateway": g, "pop": g}
+        for v, s, r, g in (("baseline", 0.0, np.nan, ""), ("Taiwan on", 1.0, 31.25, "gw-pl"))])
+    cost = pd.DataFrame([
+        {"month": "2024-09", "payer": "SpaceX", "fleet": "donated", "terminals": 100, "cost_usd": 120000.0,
+         "kind": "operator donation"},
+        {"month": "2024-10", "payer": "SpaceX", "fleet": "donated", "terminals": 100, "cost_usd": 130000.0,
+         "kind": "operator donation"},
+        {"month": "2024-10", "payer": "Government", "fleet": "contract", "terminals": 50, "cost_usd": 65000.0,
+         "kind": "government contract"}])
+    return {"sites": sites, "territory_state": territory_state, "coverage": pd.DataFrame(coverage), "access": access,
+            "availability": pd.DataFrame(availability), "latency": latency, "latency_summary": latency_summary,
+            "path_changes": path_changes, "whatif": whatif, "cost": cost}
+
+
+def synthetic_meta(generated_at: str = "2026-01-01T00:00:00Z") -> dict:
+    return {"title": "Test scenario & <friends>", "scenario": "test", "start": "2024-10-25T06:00:00Z",
+            "end": "2024-10-25T07:00:00Z", "step_s": 600.0, "constellation": "Walker 550 km",
+            "satellites": 1584, "input_sha256": {"scenario": "ab" * 32}, "generated_at": generated_at,
+            "leosim_version": "0.1.0", "notes": ["a note with <b>markup</b>"],
+            "limitations": ["No weather fade.", "Propagation delay only."],
+            "variants": [{"name": "baseline", "description": "as declared"},
+                         {"name": "Taiwan on", "description": "TWN active"}],
+            "geometries": {"Test-Region": REGION_BOX}}
+
+
+@pytest.fixture(scope="module")
+def report() -> str:
+    return build_report(synthetic_tables(), synthetic_meta())
+
+
+def _section(html: str, anchor: str) -> str:
+    match = re.search(rf'<section id="{anchor}"[^>]*>(.*?)</section>', html, flags=re.S)
+    assert match, f"section {anchor} missing"
+    return match.group(1)
+
+
+def test_every_section_appears_in_order_with_its_toc_entry(report):
+    positions = [report.find(f'<section id="{anchor}"') for anchor, _, _ in SECTIONS]
+    assert all(p > 0 for p in positions)
+    assert positions == sorted(positions)  # limitations first, as the style guide asks
+    for anchor, _heading, _ in SECTIONS:
+        assert f'<a href="#{anchor}">' in report
+    assert "No weather fade." in _section(report, "limitations")
+    # figures: map panels (Ukraine area, Taiwan, world overview), coverage, two latency, two availability,
+    # what-if, cost, path dynamics
+    assert len(re.findall(r'<img src="data:image/png;base64,', report)) == 3 + 1 + 2 + 2 + 1 + 1 + 1
+
+
+def test_nothing_external(report):
+    assert not re.search(r"https?://", report, flags=re.I)
+    for src in re.findall(r'src="([^"]*)"', report):
+        assert src.startswith("data:image/png;base64,")
+    for href in re.findall(r'href="([^"]*)"', report):
+        assert href.startswith("#")
+    assert "<link" not in report and "@import" not in report and "url(" not in report and "<script" not in report
+
+
+def test_identical_input_gives_identical_bytes(report):
+    one = report
+    two = build_report(synthetic_tables(), synthetic_meta())
+    assert one.encode() == two.encode()
+    later = build_report(synthetic_tables(), synthetic_meta(generated_at="2027-06-30T12:00:00Z"))
+    assert later != one
+    assert later.replace("2027-06-30T12:00:00Z", "2026-01-01T00:00:00Z") == one
+
+
+def test_png_carries_no_software_or_date_metadata():
+    png = figure_png(plots.figure("coverage", synthetic_tables()))
+    assert png.startswith(b"\x89PNG") and b"matplotlib" not in png.lower() and b"Software" not in png
+
+
+@pytest.mark.parametrize("missing", ["sites", "territory_state", "coverage", "access", "availability", "latency",
+                                     "latency_summary", "path_changes", "whatif", "cost"])
+def test_a_missing_or_empty_table_is_skipped(missing):
+    tables = synthetic_tables()
+    del tables[missing]
+    html = build_report(tables, synthetic_meta())
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+
+
+def test_empty_tables_and_single_tables_are_handled():
+    empty = {name: frame.iloc[0:0] for name, frame in synthetic_tables().items()}
+    html = build_report(empty, synthetic_meta())
+    assert "<img" not in html and 'id="limitations"' in html
+    for name, frame in synthetic_tables().items():
+        if name not in ("sites", "territory_state"):  # these two draw the (slower) map; covered above
+            assert build_report({name: frame}, {}).rstrip().endswith("</html>")
+
+
+def test_sections_follow_their_tables():
+    tables = synthetic_tables()
+    for name in ("whatif", "cost", "coverage"):
+        del tables[name]
+    html = build_report(tables, synthetic_meta())
+    for anchor in ("whatif", "cost", "coverage"):
+        assert f'id="{anchor}"' not in html and f'href="#{anchor}"' not in html
+    empty = build_report({}, {})
+    assert "<section" not in empty and "<title>leosim scenario report</title>" in empty
+
+
+def test_text_is_escaped(report):
+    assert "<script" not in report
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
+    assert "<title>Test scenario &amp; &lt;friends&gt;</title>" in report
+    assert "a note with &lt;b&gt;markup&lt;/b&gt;" in report
+
+
+def test_numbers_are_formatted_from_the_tables(report):
+    summary = _section(report, "summary")
+    assert "75.0\u00a0%" in summary  # UKR service_frac 0.75
+    # served share of terminal-instants: 4 of the 6 terminals are ok at every instant
+    assert "66.7\u00a0%" in summary
+    latency = _section(report, "latency")
+    assert "11.5" in latency and "6.8" in latency and "1.70" in latency  # median, fibre 6.75, stretch 11.5/6.75
+    cost = _section(report, "cost")
+    assert "$65,000" in cost and "$315,000" in cost  # a cell, and the grand total 120k + 130k + 65k
+    whatif = _section(report, "whatif")
+    assert "31.2" in whatif and '<th colspan="6" class="group">Taiwan on</th>' in whatif
+
+
+def test_path_change_rate_is_changes_over_window_hours():
+    rates = plots.path_change_rates(synthetic_tables(), synthetic_meta())
+    row = rates[(rates["src"] == "kyiv") & (rates["dst"] == "warsaw")].iloc[0]
+    # 3 changes at 06:10, 06:20, 06:40 in a one-hour window: 3 per hour, gaps of 10 and 20 minutes
+    assert row["changes"] == 3
+    assert row["changes_per_hour"] == pytest.approx(3.0)
+    assert row["median_minutes_between"] == pytest.approx(15.0)
+
+
+def test_figure_by_name():
+    tables = synthetic_tables()
+    for name in plots.FIGURES:
+        fig = plots.figure(name, tables, synthetic_meta())
+        assert fig.axes and fig.axes[0].get_title()
+    with pytest.raises(LeosimInputError, match="unknown plot"):
+        plots.figure("nope", tables)
+    with pytest.raises(LeosimInputError, match="needs tables"):
+        plots.figure("cost", {})
+
+
+def _pixel(fig, lon_deg: float, lat_deg: float) -> tuple[int, int, int]:
+    """RGB of the rendered PNG at a geographic point of the figure's first axes."""
+    image = Image.open(io.BytesIO(figure_png(fig))).convert("RGB")
+    x, y = fig.axes[0].transData.transform((lon_deg, lat_deg))
+    return image.getpixel((round(x), round(image.height - y)))
+
+
+def _hex(colour: str) -> np.ndarray:
+    return np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+
+
+@pytest.mark.parametrize(("lon_deg", "lat_deg", "country", "state"), [
+    (28.0, 48.5, "UKR", "active"),      # Podillia, central-west Ukraine: no site label nearby
+    (37.8, 51.6, "RUS", "denied"),      # Belgorod/Kursk oblasts
+    (34.3, 45.2, "UKR", "denied"),      # central Crimea: inside the custom region, which wins over the country
+    (18.5, 51.0, "POL", "restricted"),  # southern Poland
+    (28.3, 52.7, "BLR", "none"),        # Belarus, no rule
+])
+def test_map_pixels_show_each_state(lon_deg, lat_deg, country, state):
+    # independent check of where the point lies: the territory layer's own point-in-polygon lookup
+    assert Territories.default().lookup(lat_deg, lon_deg) == country
+    _, fig = map_figures(synthetic_tables(), synthetic_meta())[0]
+    # 12 levels per channel: anti-aliasing only touches pixels at a border; these points are well inside
+    assert np.abs(np.array(_pixel(fig, lon_deg, lat_deg)) - _hex(STATE_COLOURS[state])).max() <= 12
+
+
+def test_panels_cluster_terminals_and_cross_the_antimeridian():
+    panels = map_panels(synthetic_tables())
+    assert len(panels) == 2  # Europe, Taiwan (8000 km apart, far beyond the clustering distance)
+    europe = panels[0]
+    assert europe.lon_min < 19.0 and europe.lon_max > 36.23 and europe.lat_min < 44.62 and europe.lat_max > 52.23
+    sites = pd.DataFrame([{"site_id": s, "name": s, "kind": "terminal", "lat_deg": la, "lon_deg": lo,
+                           "territory": t} for s, la, lo, t in
+                          (("suva", -18.14, 178.44, "FJI"), ("apia", -13.83, -171.76, "WSM"))])
+    tables = {"sites": sites, "territory_state": pd.DataFrame(
+        {"territory": ["FJI", "WSM"], "layer": ["country", "country"], "state": ["active", "denied"]})}
+    (panel,) = map_panels(tables)
+    # 9.8° of longitude between them across the antimeridian, not 350°
+    assert panel.lon_max - panel.lon_min < 25.0
+
+    def inside(lon_deg):  # the panel's longitude for a point, whichever side of ±180° the panel is centred
+        return next(x for x in (lon_deg - 360.0, lon_deg, lon_deg + 360.0) if panel.lon_min <= x <= panel.lon_max)
+
+    suva, apia = inside(178.44), inside(-171.76)
+    assert apia - suva == pytest.approx(9.8)
+    _, fig = map_figures(tables, {})[0]
+    # Viti Levu's interior (Fiji) and Upolu's (Samoa), either side of the antimeridian
+    assert Territories.default().lookup(-17.8, 178.0) == "FJI"
+    assert Territories.default().lookup(-13.95, -171.9) == "WSM"
+    assert np.abs(np.array(_pixel(fig, inside(178.0), -17.8)) - _hex(STATE_COLOURS["active"])).max() <= 12
+    assert np.abs(np.array(_pixel(fig, inside(-171.9), -13.95)) - _hex(STATE_COLOURS["denied"])).max() <= 12
+
+
+def test_region_crossing_the_antimeridian_unsplit_is_unwrapped():
+    ring = shapely.Polygon([(179.0, -20.0), (-179.0, -20.0), (-179.0, -15.0), (179.0, -15.0)])
+    (polygon,) = _unwrapped_polygons(ring)
+    west, _, east, _ = polygon.bounds
+    assert (west, east) == (179.0, 181.0)
+    assert polygon.area == pytest.approx(10.0)
+
+
+def test_map_embeds_as_png_that_decodes(report):
+    uri = re.search(r'<section id="map".*?<img src="data:image/png;base64,([^"]+)"', report, flags=re.S).group(1)
+    image = Image.open(io.BytesIO(base64.b64decode(uri)))
+    assert image.format == "PNG" and image.width >= 800
+
+
+_HASH_SCRIPT = """
+import hashlib, sys
+sys.path.insert(0, sys.argv[1])
+from test_report import synthetic_meta, synthetic_tables
+from leosim.report import build_report
+print(hashlib.sha256(build_report(synthetic_tables(), synthetic_meta()).encode()).hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_identical_bytes_across_processes_and_hash_seeds(report):
+    digests = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run([sys.executable, "-c", _HASH_SCRIPT, str(Path(__file__).parent)], env=env,
+                             capture_output=True, text=True, check=True, timeout=300)
+        digests.add(run.stdout.strip())
+    assert digests == {hashlib.sha256(report.encode()).hexdigest()}
