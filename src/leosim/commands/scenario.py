@@ -36,11 +36,19 @@ def _progress_bar(total_label: str):
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False),
               help="Output folder (replaced atomically when the run completes).")
 @click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Local worker processes.")
+              help="Worker processes (local processes, or the processes of a Dask LocalCluster).")
+@click.option("--backend", type=click.Choice(["in-process", "processes", "dask"]), default=None,
+              help="Where chunks run: in this process, local processes, or Dask. "
+                   "[default: in-process for 1 worker, processes for more, dask with --scheduler]")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
+              help="A running Dask scheduler to use (implies --backend dask).")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run into --out from its completed chunks (same scenario, inputs "
+                   "and --chunk-steps; refused otherwise).")
 @click.option("--chunk-steps", type=click.IntRange(1, 1_000_000), default=60, show_default=True,
               help="Instants per chunk of work.")
 @click.option("--no-report", is_flag=True, help="Write the tables only.")
-def run(scenario_file, out, workers, chunk_steps, no_report):
+def run(scenario_file, out, workers, backend, scheduler, resume, chunk_steps, no_report):
     """Run a scenario: Parquet tables, the resolved scenario and report.html in --out."""
     from ..scenario import Scenario
 
@@ -49,7 +57,8 @@ def run(scenario_file, out, workers, chunk_steps, no_report):
     update, close = _progress_bar("run")
     try:
         result = scenario.run(out, workers=workers, chunk_steps=chunk_steps, progress=update,
-                              report=False if no_report else None)
+                              report=False if no_report else None, backend=backend, scheduler=scheduler,
+                              resume=resume)
     finally:
         close()
     summary = result.summary()

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import LeosimInputError
 from .plan import Plan
-from .runner import DEFAULT_CHUNK_STEPS, assemble, run_chunks, write_results
+from .runner import DEFAULT_CHUNK_STEPS, assemble, run_chunks
 from .schema import ScenarioSpec, load_scenario_spec, parse_scenario_text
 
 LIMITATIONS = (
@@ -79,23 +80,73 @@ class Scenario:
         return self._plan
 
     def run(self, out: str | Path | None = None, *, workers: int = 1, chunk_steps: int = DEFAULT_CHUNK_STEPS,
-            progress: Callable[[int, int], None] | None = None, report: bool | None = None) -> ScenarioResult:
-        """Run every analysis. With ``out``, write the tables (Parquet), the resolved scenario and the report
-        there, atomically. Returns a :class:`ScenarioResult`."""
+            progress: Callable[[int, int], None] | None = None, report: bool | None = None,
+            backend=None, scheduler: str | None = None, resume: bool = False) -> ScenarioResult:
+        """Run every analysis (and every ``[sweep]`` variant). With ``out``, write the tables (Parquet), the
+        resolved scenario and the report there, atomically. Returns a :class:`ScenarioResult`.
+
+        ``backend``: ``'in-process'``, ``'processes'`` (``workers`` local processes), ``'dask'`` (a
+        LocalCluster of ``workers`` processes, or the cluster at ``scheduler``, ``tcp://HOST:PORT``) or a
+        backend object from :mod:`leosim.scenario.backends`; by default in-process for one worker, local
+        processes for more. Every backend gives identical tables. ``resume``: continue an interrupted run
+        into ``out`` from its completed chunks (refused if the scenario, its inputs or the chunking changed).
+        With ``out``, per-instant tables (coverage, access, latency) are read from their Parquet files when
+        asked for, not held in memory. A sweep's variants are in ``result.variants`` (name → result) and its
+        comparison in ``result.tables['sweep']``.
+        """
+        from .backends import make_backend
+        from .runner import Job, parts_dir_for, staging_dir, swap_into_place, write_run_files
+        from .sweep import sweep_table, variant_spec, variant_text
+
         plan = self.plan
-        parts = Path(tempfile.mkdtemp(prefix=".leosim-parts-",
-                                      dir=Path(out).resolve().parent if out is not None else None))
+        jobs = [Job("baseline", plan)]
+        for i, variant in enumerate(self.spec.sweep.variants if self.spec.sweep else ()):
+            vplan = Plan(variant_spec(self.spec, variant, i, self.source), base_dir=self.base_dir,
+                         source=self.source, text=variant_text(self.text, variant))
+            vplan.validate()
+            jobs.append(Job(variant.name, vplan, f"variants/{variant.name}"))
+        if isinstance(backend, str) or backend is None:
+            backend = make_backend(backend, workers=workers, scheduler=scheduler)
+        if out is None and resume:
+            raise LeosimInputError("resume needs an output folder (--out)", field="--resume")
+        out_dir = Path(out).resolve() if out is not None else None
+        if out_dir is None:
+            parts, staging = Path(tempfile.mkdtemp(prefix=".leosim-parts-")), Path(tempfile.mkdtemp())
+        else:
+            parts, staging = parts_dir_for(out_dir), staging_dir(out_dir)
         try:
-            if out is not None:
-                Path(out).resolve().parent.mkdir(parents=True, exist_ok=True)
-            run_chunks(plan, parts, workers=workers, chunk_steps=chunk_steps, progress=progress)
-            tables = assemble(plan, parts)
+            run_chunks(jobs, parts, backend=backend, chunk_steps=chunk_steps, resume=resume, progress=progress)
+            assembled = {job.name: assemble(job.plan, parts / job.subdir, staging / job.subdir) for job in jobs}
+            tables = assembled["baseline"].tables
+            meta = self._meta(plan)
+            if len(jobs) > 1:
+                sweep = sweep_table({name: a.comparison for name, a in assembled.items()})
+                tables.add("sweep", sweep)
+                meta["sweep"] = [{"name": job.name, "description": "The scenario as declared." if job.name ==
+                                  "baseline" else next(v.description for v in self.spec.sweep.variants
+                                                       if v.name == job.name)} for job in jobs]
+            result = ScenarioResult(tables, meta, out_dir=out_dir)
+            result.variants = {job.name: ScenarioResult(assembled[job.name].tables, self._meta(job.plan),
+                                                        out_dir=None) for job in jobs[1:]}
+            want_report = self.spec.output.report if report is None else report
+            if out_dir is None:
+                result.tables = tables.materialize()
+                for variant in result.variants.values():
+                    variant.tables = variant.tables.materialize()
+                return result
+            for job in jobs[1:]:
+                write_run_files(staging / job.subdir, assembled[job.name].tables, job.plan, None)
+            write_run_files(staging, tables, plan, result.report_html() if want_report else None)
+            swap_into_place(staging, out_dir)
+            for job in jobs:
+                assembled[job.name].tables.folder = out_dir / job.subdir
+            for name, variant in result.variants.items():
+                variant.out_dir = out_dir / "variants" / name
         finally:
-            shutil.rmtree(parts, ignore_errors=True)
-        result = ScenarioResult(tables, self._meta(plan), out_dir=Path(out) if out is not None else None)
-        want_report = self.spec.output.report if report is None else report
-        if out is not None:
-            write_results(Path(out), tables, plan, result.report_html() if want_report else None)
+            shutil.rmtree(staging, ignore_errors=True)
+            if out_dir is None:
+                shutil.rmtree(parts, ignore_errors=True)
+        shutil.rmtree(parts, ignore_errors=True)  # complete: the parts are no longer needed
         return result
 
     def _meta(self, plan: Plan) -> dict:
@@ -132,6 +183,8 @@ class ScenarioResult:
         self.tables = tables
         self.meta = meta
         self.out_dir = out_dir
+        self.variants: dict[str, ScenarioResult] = {}
+        """A sweep's variants by name (empty without ``[sweep]``)."""
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]

@@ -57,8 +57,11 @@ class ChunkEngine:
             mode = self.plan.spec.network.routing
             mode = "isl" if mode == "user" else mode
             kinds = np.where(np.isin(self.sites.kinds, ("terminal", "city")), "terminal", self.sites.kinds)
+            network = self.plan.spec.network
+            gsl = ({"max_gsl_length_km": network.max_gsl_length_km} if network.max_gsl_length_km is not None
+                   else {"site_up": self.site_enu[:, 2], "min_elevation_deg": self.min_elevation_deg})
             self._pair_router = Router(self.site_ecef, kinds, mode=mode, isls=self.plan.isls,
-                                       site_up=self.site_enu[:, 2], min_elevation_deg=self.min_elevation_deg)
+                                       max_isl_length_km=network.max_isl_length_km, **gsl)
         return self._pair_router
 
     def policy(self, times: Times):

@@ -99,6 +99,8 @@ class Plan:
         for i, region in enumerate(spec.regions):
             if region.geojson:
                 files.append((f"regions[{i}].geojson", self.path(region.geojson)))
+        for i, spec in enumerate(self.spec.site_files):
+            files.append((f"site_files[{i}].path", self.path(spec.path)))
         for key in ("gateways", "pops"):
             value = getattr(spec.ground, key)
             if value != "default":
@@ -213,8 +215,8 @@ class Plan:
     @cached_property
     def _sites_and_labels(self) -> tuple[Sites, dict[str, tuple[str, str, str]]]:
         labels: dict[str, tuple[str, str, str]] = {}
-        parts = [self._explicit_sites(labels), *self._group_sites(labels), self._ground("gateways"),
-                 self._ground("pops")]
+        parts = [self._explicit_sites(labels), *self._file_sites(labels), *self._group_sites(labels),
+                 self._ground("gateways"), self._ground("pops")]
         return Sites.concat([p for p in parts if len(p)]), labels
 
     @cached_property
@@ -253,6 +255,17 @@ class Plan:
         for site_id, s in zip(sites.ids, specs, strict=True):
             labels[str(site_id)] = (s.fleet, s.tenant, s.group)
         return sites
+
+    def _file_sites(self, labels) -> list[Sites]:
+        out = []
+        for spec in self.spec.site_files:
+            path = self.path(spec.path)
+            sites = (Sites.from_hypatia(path, kind=spec.kind) if spec.format == "hypatia"
+                     else Sites.from_csv(path, default_kind=spec.kind))
+            for site_id in sites.ids:
+                labels[str(site_id)] = (spec.fleet, "", spec.group)
+            out.append(sites)
+        return out
 
     def _group_sites(self, labels) -> list[Sites]:
         out = []

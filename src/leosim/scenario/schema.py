@@ -63,6 +63,10 @@ class NetworkSpec(_Strict):
         "user", description="`user`: terminal → satellites → gateway → PoP (what a terminal experiences).")
     terminal_min_elevation_deg: float = Field(25.0, ge=0, le=90, description="Elevation mask of terminals.")
     gateway_min_elevation_deg: float = Field(25.0, ge=0, le=90, description="Elevation mask of gateways.")
+    max_gsl_length_km: float | None = Field(
+        None, gt=0, description="Hypatia's GSL rule for [[pairs]]: every satellite within this range (instead of "
+                                "the elevation masks).")
+    max_isl_length_km: float | None = Field(None, gt=0, description="ISLs longer than this are not used.")
 
 
 class GroundSpec(_Strict):
@@ -84,6 +88,16 @@ class SiteSpec(_Strict):
     fleet: str = Field("", description="Fleet the terminal belongs to (see [[policy.fleets]]).")
     tenant: str = Field("", description="Tenant (customer) of the terminal.")
     group: str = Field("", description="A label for grouping in the report (e.g. 'occupied', 'control').")
+
+
+class SiteFileSpec(_Strict):
+    """``[[site_files]]``: places from a file: a sites CSV or Hypatia's ground_stations(.basic).txt."""
+
+    path: str = Field(description="File, relative to the scenario file.")
+    format: Literal["csv", "hypatia"] = "csv"
+    kind: Literal["terminal", "city"] = "terminal"
+    group: str = ""
+    fleet: str = ""
 
 
 class SiteGroupSpec(_Strict):
@@ -252,6 +266,7 @@ class ScenarioSpec(_Strict):
     network: NetworkSpec = NetworkSpec()
     ground: GroundSpec = GroundSpec()
     sites: list[SiteSpec] = Field(default_factory=list)
+    site_files: list[SiteFileSpec] = Field(default_factory=list)
     site_groups: list[SiteGroupSpec] = Field(default_factory=list)
     regions: list[RegionSpec] = Field(default_factory=list)
     policy: PolicySpec = PolicySpec()
@@ -263,8 +278,8 @@ class ScenarioSpec(_Strict):
 
     @model_validator(mode="after")
     def _has_sites(self):
-        if not self.sites and not self.site_groups:
-            raise ValueError("a scenario needs [[sites]] or [[site_groups]]")
+        if not self.sites and not self.site_groups and not self.site_files:
+            raise ValueError("a scenario needs [[sites]], [[site_files]] or [[site_groups]]")
         return self
 
 
