@@ -69,8 +69,13 @@ def run(scenario_file, out, workers, backend, scheduler, resume, chunk_steps, no
                    f"{'RTT ms':>8s} {'RTT if allowed':>15s}")
         for row in summary.itertuples():
             click.echo(f"{row.key:18s} {row.covered_frac:8.1%} {row.routable_frac:8.1%} {row.allowed_frac:8.1%} "
-                       f"{row.service_frac:8.1%} {row.median_rtt_ms:8.1f} {row.median_rtt_if_allowed_ms:15.1f}")
+                       f"{row.service_frac:8.1%} {_ms(row.median_rtt_ms):>8s} {_ms(row.median_rtt_if_allowed_ms):>15s}")
     click.echo(f"results in {out}" + ("" if no_report else f" (open {out}/report.html)"))
+
+
+def _ms(value) -> str:
+    """An RTT in ms for the summary table, '-' when there is none."""
+    return "-" if value != value else f"{value:.1f}"  # NaN is the only value unequal to itself
 
 
 @click.command()

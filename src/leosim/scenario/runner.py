@@ -598,7 +598,11 @@ def staging_dir(out_dir: Path) -> Path:
     """A fresh temporary folder beside ``out_dir`` to build the results in."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; results are an ordinary folder
+    return staging
 
 
 def swap_into_place(staging: Path, out_dir: Path) -> None:

@@ -16,8 +16,9 @@ from pydantic import ValidationError
 
 from ..errors import LeosimInputError
 from .schema import ScenarioSpec, SweepVariantSpec
+from .tables import TABLE_COLUMNS
 
-SWEEP_COLUMNS = ("variant", "scope", "key", "name", "service_frac", "covered_frac", "median_rtt_ms", "p95_rtt_ms")
+SWEEP_COLUMNS = TABLE_COLUMNS["sweep"]
 """Columns of the ``sweep`` table: per variant (``baseline`` first, then in file order), per territory
 then per site (sorted by key): fraction of instants served and covered (baseline policy of that variant),
 median and 95th percentile RTT to the PoP when served, ms (NaN when never served)."""

@@ -20,4 +20,5 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "whatif": ("variant", "scope", "key", "name", "service_frac", "denied_frac", "median_rtt_ms", "p95_rtt_ms",
                "gateway", "pop"),
     "cost": ("month", "payer", "fleet", "terminals", "cost_usd", "kind"),
+    "sweep": ("variant", "scope", "key", "name", "service_frac", "covered_frac", "median_rtt_ms", "p95_rtt_ms"),
 }
