@@ -242,6 +242,17 @@ def isl_validity(sat_ecef_km, isls, *, max_isl_length_km=None, shell_altitude_km
 
     Returns ``(valid, report)``: ``valid`` bool ``(K,)``; :class:`IslReport` lists every (link, reason).
     """
+    valid, report, _ = isl_validity_and_lengths(
+        sat_ecef_km, isls, max_isl_length_km=max_isl_length_km, shell_altitude_km=shell_altitude_km,
+        min_altitude_km=min_altitude_km, earth_radius_km=earth_radius_km)
+    return valid, report
+
+
+def isl_validity_and_lengths(sat_ecef_km, isls, *, max_isl_length_km=None, shell_altitude_km=None,
+                             min_altitude_km: float = ISL_MIN_ALTITUDE_KM,
+                             earth_radius_km: float = HYPATIA_EARTH_RADIUS_KM):
+    """:func:`isl_validity` plus the length km ``(K,)`` of every link (equal to :func:`isl_lengths_km`),
+    computed once for both: returns ``(valid, report, length_km)``."""
     sat_ecef_km = np.asarray(sat_ecef_km, dtype=np.float64)
     isls = np.asarray(isls, dtype=np.int64).reshape(-1, 2)
     pa = sat_ecef_km[isls[:, 0]]
@@ -277,7 +288,7 @@ def isl_validity(sat_ecef_km, isls, *, max_isl_length_km=None, shell_altitude_km
     report = IslReport(link_index=idx.astype(np.int64), reason=reason, length_km=length[idx],
                        max_length_km=np.asarray(limit, dtype=np.float64)[idx],
                        closest_altitude_km=closest_r[idx] - earth_radius_km)
-    return valid, report
+    return valid, report, length
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -290,36 +301,39 @@ def _sort_edges(site_idx, sat_idx, length_km):
             length_km[order].astype(np.float64))
 
 
-def _candidate_pairs(site_ecef_km, sat_ecef_km, max_range_km: float):
-    """All (site, satellite) pairs closer than ``max_range_km``, by k-d tree; NaN satellites skipped."""
+def _candidate_pairs(site_ecef_km, sat_ecef_km, max_range_km: float, site_tree=None):
+    """All (site, satellite) pairs closer than ``max_range_km``, by k-d tree; NaN satellites skipped.
+    ``site_tree``: a prebuilt ``cKDTree(site_ecef_km)`` (built here when None)."""
     ok = np.flatnonzero(np.all(np.isfinite(sat_ecef_km), axis=1))
     empty = np.empty(0, np.int64)
     if ok.size == 0 or site_ecef_km.shape[0] == 0 or not np.isfinite(max_range_km):
         return empty, empty, np.empty(0)
     sat_tree = cKDTree(sat_ecef_km[ok])
-    site_tree = cKDTree(site_ecef_km)
+    if site_tree is None:
+        site_tree = cKDTree(site_ecef_km)
     found = site_tree.sparse_distance_matrix(sat_tree, max_range_km, output_type="ndarray")
     return found["i"].astype(np.int64), ok[found["j"]], found["v"].astype(np.float64)
 
 
-def gsl_edges_by_range(site_ecef_km, sat_ecef_km, max_gsl_length_km):
+def gsl_edges_by_range(site_ecef_km, sat_ecef_km, max_gsl_length_km, *, site_tree=None):
     """Hypatia's GSL rule: every satellite within ``max_gsl_length_km`` (inclusive) of each site.
 
     ``site_ecef_km``: ``(M, 3)``, ``sat_ecef_km``: ``(N, 3)`` km, same Earth-fixed frame; NaN satellites
     are skipped. ``max_gsl_length_km``: scalar or ``(M,)``. Returns ``(site_idx, sat_idx, length_km)``,
-    1-D arrays sorted by site then satellite.
+    1-D arrays sorted by site then satellite. ``site_tree``: optional prebuilt ``cKDTree(site_ecef_km)``,
+    to save building it at every step (same result).
     """
     site_ecef_km = np.asarray(site_ecef_km, dtype=np.float64).reshape(-1, 3)
     sat_ecef_km = np.asarray(sat_ecef_km, dtype=np.float64).reshape(-1, 3)
     limit = np.broadcast_to(np.asarray(max_gsl_length_km, dtype=np.float64), (site_ecef_km.shape[0],))
     if limit.size == 0:
         return _sort_edges(*(np.empty(0, np.int64),) * 2, np.empty(0))
-    i, j, v = _candidate_pairs(site_ecef_km, sat_ecef_km, float(np.max(limit)))
+    i, j, v = _candidate_pairs(site_ecef_km, sat_ecef_km, float(np.max(limit)), site_tree)
     keep = v <= limit[i]
     return _sort_edges(i[keep], j[keep], v[keep])
 
 
-def _visible_pairs_kdtree(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg):
+def _visible_pairs_kdtree(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg, site_tree=None):
     """Private stand-in for ``leosim.geometry.visible_pairs``: all (site, satellite) pairs with the
     satellite at or above the site's elevation mask, elevation measured from the site's (geodetic) up
     unit vector. Returns ``(site_idx, sat_idx, elevation_deg, range_km)``.
@@ -340,7 +354,7 @@ def _visible_pairs_kdtree(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg)
     r_site = np.linalg.norm(site_ecef_km, axis=1)
     e_lo = np.radians(np.clip(mask_deg - _GEODETIC_UP_MARGIN_DEG, -90.0, 90.0))
     bound = np.sqrt(np.clip(r_sat**2 - (r_site * np.cos(e_lo)) ** 2, 0.0, None)) - r_site * np.sin(e_lo)
-    i, j, rng = _candidate_pairs(site_ecef_km, sat_ecef_km, float(np.max(bound)) + 1.0)
+    i, j, rng = _candidate_pairs(site_ecef_km, sat_ecef_km, float(np.max(bound)) + 1.0, site_tree)
     los = sat_ecef_km[j] - site_ecef_km[i]
     with np.errstate(invalid="ignore", divide="ignore"):
         sin_el = np.einsum("ij,ij->i", los, site_up[i]) / rng
@@ -349,18 +363,22 @@ def _visible_pairs_kdtree(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg)
     return i[keep], j[keep], el_deg[keep], rng[keep]
 
 
-def gsl_edges_by_elevation(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg):
+def gsl_edges_by_elevation(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg, *, site_tree=None):
     """GSLs to every satellite at or above each site's elevation mask.
 
     ``site_ecef_km``: ``(M, 3)`` km; ``site_up``: ``(M, 3)`` geodetic up unit vectors; ``sat_ecef_km``:
     ``(N, 3)`` km (NaN rows skipped); ``min_elevation_deg``: scalar or ``(M,)``. Returns
     ``(site_idx, sat_idx, length_km)`` sorted by site then satellite. Uses
     ``leosim.geometry.visible_pairs`` when that module exists, else a k-d tree stand-in.
+    ``site_tree``: optional prebuilt ``cKDTree(site_ecef_km)``, to save building it at every step (same
+    result).
     """
     try:
         from ..geometry import visible_pairs  # the physical layer's own visibility, when present
     except ImportError:
-        i, j, _, rng = _visible_pairs_kdtree(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg)
-    else:
-        i, j, _, _, rng = visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg)
-    return _sort_edges(np.asarray(i), np.asarray(j), np.asarray(rng))
+        i, j, _, rng = _visible_pairs_kdtree(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg,
+                                             site_tree=site_tree)
+        return _sort_edges(np.asarray(i), np.asarray(j), np.asarray(rng))
+    i, j, _, _, rng = visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg, site_tree=site_tree)
+    # visible_pairs already sorts by site then satellite.
+    return (np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64), np.asarray(rng, dtype=np.float64))

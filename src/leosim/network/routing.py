@@ -19,6 +19,16 @@ Modes (see issue 3):
   PoP that minimise the RTT; PoPs have no GSLs (they are reached only over fibre). A pair's destination
   ``-1`` means "best PoP"; a PoP index fixes the PoP (the gateway is still chosen).
 
+Best PoP for every pair (all destinations ``-1``, the scenario engine's case) takes one dijkstra, not
+one per PoP: from all PoPs at once on the transposed graph (``min_only``: each node's distance from its
+nearest PoP, and which PoP that is), with each gateway's fibre reduced to its nearest PoP (the lowest
+PoP index among equally near ones; no other fibre leg can be on a shortest path). RTTs equal the
+per-PoP search's to the last bit (both are the least sum of the same link delays, accumulated in the
+same order). Ties: when two PoPs give exactly the same delay through the same gateway, the lower site
+index wins (as in the per-PoP search); through different gateways (an exact float tie, not seen in
+practice), the PoP whose search reaches the terminal first wins — deterministic for given inputs, so
+chunking never changes it, but not necessarily the lower index.
+
 Node ids in paths follow Hypatia: satellites ``0..N-1``, site ``j`` is ``N + j``.
 """
 
@@ -28,16 +38,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
 
 from ..errors import LeosimInputError
 from ..ground.geodesy import ecef_to_geodetic
-from .graph import NodeLayout, delay_graph
+from .graph import MIN_EDGE_DELAY_S, NodeLayout, delay_graph
 from .links import (
     IslReport,
     gsl_edges_by_elevation,
     gsl_edges_by_range,
-    isl_lengths_km,
-    isl_validity,
+    isl_validity_and_lengths,
 )
 from .references import MS_PER_S, fibre_one_way_s, great_circle_km
 
@@ -253,20 +263,34 @@ class Router:
                     raise LeosimInputError(
                         f"fibre_km must be (gateways, PoPs) = {g.shape}, got {dist.shape}", field="fibre_km")
             self._ground = (g.ravel(), q.ravel(), fibre_one_way_s(dist).ravel())
+        self._nearest_pop_ground = _nearest_pop_legs(*self._ground, self.gateways.size, self.pops.size)
+        self._site_tree = None
 
-    def _gsls(self, sat_ecef_km):
+    def gsl_edges(self, sat_ecef_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The GSLs this router uses with satellites at ``sat_ecef_km`` ``(N, 3)`` km (Earth-fixed, NaN
+        rows never linked): ``(site_idx, sat_idx, length_km)``, 1-D, sorted by site then satellite, site
+        indices in this router's site order. Only sites with GSLs appear (not PoPs in ``user`` mode); with
+        the elevation rule these are exactly the pairs of ``leosim.geometry.visible_pairs`` for those
+        sites and their masks. Pass the result to :meth:`route` (``gsl_edges=``) to reuse it."""
+        sat_ecef_km = np.asarray(sat_ecef_km, dtype=np.float64).reshape(-1, 3)
         sites = self._gsl_sites
+        if self._site_tree is None and sites.size:
+            self._site_tree = cKDTree(self.site_ecef_km[sites])
         if self.max_gsl_length_km is not None:
             i, j, length = gsl_edges_by_range(self.site_ecef_km[sites], sat_ecef_km,
-                                              self.max_gsl_length_km[sites])
+                                              self.max_gsl_length_km[sites], site_tree=self._site_tree)
         else:
             i, j, length = gsl_edges_by_elevation(self.site_ecef_km[sites], self.site_up[sites], sat_ecef_km,
-                                                  self.min_elevation_deg[sites])
+                                                  self.min_elevation_deg[sites], site_tree=self._site_tree)
         return sites[i], j, length
 
-    def route(self, sat_ecef_km, src, dst) -> StepRoutes:
+    def route(self, sat_ecef_km, src, dst, *, gsl_edges=None) -> StepRoutes:
         """Route pairs ``src[p] -> dst[p]`` (site indices, int ``(P,)``) with satellites at
-        ``sat_ecef_km`` ``(N, 3)`` km (Earth-fixed, NaN rows for satellites without a position)."""
+        ``sat_ecef_km`` ``(N, 3)`` km (Earth-fixed, NaN rows for satellites without a position).
+
+        ``gsl_edges``: this instant's ``(site_idx, sat_idx, length_km)`` from :meth:`gsl_edges` (of this
+        router, or one with the same sites and GSL rule) to skip computing them again; default: computed.
+        """
         sat_ecef_km = np.asarray(sat_ecef_km, dtype=np.float64).reshape(-1, 3)
         src = np.asarray(src, dtype=np.int64).ravel()
         dst = np.asarray(dst, dtype=np.int64).ravel()
@@ -276,14 +300,19 @@ class Router:
             raise LeosimInputError(f"ISL set names satellite {int(self.isls.max())} but only "
                                    f"{layout.n_sat} satellites are given", field="isls")
 
-        valid, report = isl_validity(sat_ecef_km, self.isls, max_isl_length_km=self.max_isl_length_km,
-                                     shell_altitude_km=self.isl_shell_altitude_km)
-        isl_len = np.where(valid, isl_lengths_km(sat_ecef_km, self.isls), np.nan)
-        gsite, gsat, glen = self._gsls(sat_ecef_km)
+        valid, report, isl_len = isl_validity_and_lengths(
+            sat_ecef_km, self.isls, max_isl_length_km=self.max_isl_length_km,
+            shell_altitude_km=self.isl_shell_altitude_km)
+        isl_len = np.where(valid, isl_len, np.nan)
+        gsite, gsat, glen = self.gsl_edges(sat_ecef_km) if gsl_edges is None else gsl_edges
+        best_pop_only = self.mode == "user" and src.size > 0 and self.pops.size > 0 and bool((dst < 0).all())
+        ground = self._nearest_pop_ground if best_pop_only else self._ground
         graph = delay_graph(layout, isls=self.isls, isl_length_km=isl_len, gsl_site=gsite, gsl_sat=gsat,
-                            gsl_length_km=glen, relay_site=self.relay_site, ground_from=self._ground[0],
-                            ground_to=self._ground[1], ground_delay_s=self._ground[2])
+                            gsl_length_km=glen, relay_site=self.relay_site, ground_from=ground[0],
+                            ground_to=ground[1], ground_delay_s=ground[2])
         n_pair = src.size
+        if best_pop_only:
+            return self._route_to_best_pops(layout, graph, src, valid, report)
         # One dijkstra per distinct source. Route from whichever end has fewer distinct sites: from the
         # sources on the graph, or from the destinations' sinks on the transposed graph (same delays,
         # edges reversed), which gives each path backwards. In user mode "best PoP" needs all PoPs.
@@ -326,6 +355,25 @@ class Router:
                           hops=np.where(reachable, paths.n_nodes - 1, -1), paths=nodes,
                           isl_valid=valid, isl_report=report)
 
+    def _route_to_best_pops(self, layout, graph, src, valid, report) -> StepRoutes:
+        """User mode, every pair to its best PoP: one dijkstra from all PoPs at once (module docstring)."""
+        dist, pred, nearest = dijkstra(graph.transpose().tocsr(), directed=True, indices=layout.sink(self.pops),
+                                       return_predecessors=True, min_only=True)
+        start = layout.source(src)
+        delay_s = dist[start]
+        reachable = np.isfinite(delay_s)
+        nodes, n_nodes = walk_predecessors(pred[None, :], np.zeros(src.size, np.int64),
+                                           np.where(reachable, start, -1))
+        nodes = reverse_paths(layout.to_hypatia_ids(nodes), n_nodes)  # terminal ... gateway, PoP
+        pop = np.where(reachable, nearest[start] - layout.n_sat - layout.n_site, -1).astype(np.int64)
+        gateway = np.full(src.size, -1, np.int64)
+        if nodes.shape[1] >= 2:
+            gateway = np.where(reachable & (n_nodes >= 2), nodes[:, -2] - layout.n_sat, -1)
+        one_way_ms = np.where(reachable, delay_s * MS_PER_S, np.nan)
+        return StepRoutes(src=src, dst=pop, gateway=gateway, rtt_ms=2.0 * one_way_ms, one_way_ms=one_way_ms,
+                          hops=np.where(reachable, n_nodes - 1, -1), paths=nodes,
+                          isl_valid=valid, isl_report=report)
+
     def _choose_pops(self, delay_to_pops, dst):
         """User mode: each pair's PoP: the given one, or (``dst == -1``) the one with the least delay;
         ``delay_to_pops`` ``(P, n_pops)`` in the order of ``self.pops``."""
@@ -355,3 +403,17 @@ class Router:
             if not_pop.any():
                 raise LeosimInputError(f"pair {int(np.flatnonzero(not_pop)[0])}: in user mode the "
                                        "destination must be a PoP or -1 (best PoP)", field="dst")
+
+
+def _nearest_pop_legs(gateway, pop, delay_s, n_gateway: int, n_pop: int):
+    """Terrestrial legs ``(from, to, delay_s)`` laid out gateway-major as in :class:`Router` (``G * Q``
+    legs), reduced to each gateway's nearest PoP (first in order among equal delays, compared after the
+    graph's :data:`~leosim.network.graph.MIN_EDGE_DELAY_S` floor, as the graph will hold them); gateways
+    with no finite leg get none. A shortest path to the best PoP never uses another leg."""
+    if gateway.size == 0 or n_gateway == 0 or n_pop == 0:
+        return gateway, pop, delay_s
+    delay = np.where(np.isfinite(delay_s), np.maximum(delay_s, MIN_EDGE_DELAY_S), np.inf).reshape(n_gateway, n_pop)
+    best = np.argmin(delay, axis=1)
+    rows = np.arange(n_gateway) * n_pop + best
+    keep = rows[np.isfinite(delay_s[rows])]
+    return gateway[keep], pop[keep], delay_s[keep]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..access import describe_rule
-from ..geometry import visible_pairs
 from ..ground.geodesy import enu_basis
 from ..network.routing import Router
 from ..policy.rules import evaluate, landing_rights
@@ -39,6 +38,9 @@ class ChunkEngine:
                                           spec.network.terminal_min_elevation_deg)
         self._routers: dict[bytes, Router] = {}
         self._pair_router = None
+        # Site index -> position in ``terminals`` (-1 for other sites), to count coverage from GSL edges.
+        self._terminal_of_site = np.full(len(sites.kinds), -1, dtype=np.int64)
+        self._terminal_of_site[self.terminals] = np.arange(self.terminals.size)
 
     def _user_router(self, landing: np.ndarray) -> Router:
         """A user-mode router in which only the gateways with landing rights act as gateways."""
@@ -90,17 +92,21 @@ class ChunkEngine:
         visible = np.zeros((n_t, n_term), dtype=np.int64)
         access = _AccessColumns(len(plan.variants), n_t, n_term)
         latency = []
+        # Every user-mode router has the same GSL sites (all but PoPs: terminals, cities, gateways, with or
+        # without landing rights) and masks, so one visibility computation per step serves them all, and
+        # the coverage count: a terminal's GSL edges are exactly the satellites at or above its mask.
+        visibility = self._user_router(np.ones(self.gateways.size, dtype=bool))
         for k in range(n_t):
             position = states.position_km[k]
-            site_idx, _, _, _, _ = visible_pairs(self.site_ecef[term], self.site_enu[term], position,
-                                                 self.min_elevation_deg[term])
-            visible[k] = np.bincount(site_idx, minlength=n_term)
+            gsl = visibility.gsl_edges(position)
+            terminal = self._terminal_of_site[gsl[0]]
+            visible[k] = np.bincount(terminal[terminal >= 0], minlength=n_term)
             routes_by_landing: dict[bytes, object] = {}
             for v, (_, _, landing) in enumerate(policy):
                 key = np.packbits(landing[:, k]).tobytes()
                 if key not in routes_by_landing:
                     routes_by_landing[key] = self._user_router(landing[:, k]).route(
-                        position, term, np.full(n_term, -1, dtype=np.int64))
+                        position, term, np.full(n_term, -1, dtype=np.int64), gsl_edges=gsl)
                 access.fill(v, k, routes_by_landing[key], len(plan.constellation))
             if analyses.latency and len(plan.pairs):
                 latency.append(self._router_for_pairs().route(position, plan.pairs[:, 0], plan.pairs[:, 1]))
