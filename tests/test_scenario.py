@@ -92,9 +92,19 @@ def test_availability_downtime_adds_up(seed_result):
 
 
 def test_latency_references_are_never_beaten(seed_result):
-    summary = seed_result["latency_summary"]
-    assert (summary["min_ms"] > summary["vacuum_rtt_ms"]).all()
-    assert {"kyiv", "taipei"} <= set(summary["src"])
+    summary = seed_result["latency_summary"].set_index(["src", "dst"])
+    served = summary[summary["denied_frac"] == 0.0]
+    assert len(served) > 5 and (served["min_ms"] > served["vacuum_rtt_ms"]).all()
+    # Taipei is denied: it gets no path (no statistics) to Tokyo or to its PoP, though the route exists.
+    assert summary.loc[("taipei", "tokyo"), "denied_frac"] == 1.0
+    assert np.isnan(summary.loc[("taipei", "tokyo"), "median_ms"])
+    latency = seed_result["latency"]
+    taipei_tokyo = latency[(latency["src"] == "taipei") & (latency["dst"] == "tokyo")]
+    assert (~taipei_tokyo["allowed"]).all() and taipei_tokyo["rtt_ms"].isna().all()
+    assert (taipei_tokyo["path"] == "").all() and np.isfinite(taipei_tokyo["rtt_if_allowed_ms"]).all()
+    kyiv_warsaw = latency[(latency["src"] == "kyiv") & (latency["dst"] == "warsaw")]
+    assert kyiv_warsaw["allowed"].all()
+    np.testing.assert_array_equal(kyiv_warsaw["rtt_ms"], kyiv_warsaw["rtt_if_allowed_ms"])
 
 
 def test_cost_rolls_up_per_payer_and_month(seed_result):

@@ -114,22 +114,34 @@ class ChunkEngine:
             "coverage": {"time_utc": np.repeat(times.utc, n_term), "site_id": np.tile(sites.ids[term], n_t),
                          "visible_sats": visible.ravel()},
             "access": access.columns(self, times, visible, policy),
-            "latency": self._latency_columns(times, latency),
+            "latency": self._latency_columns(times, latency, policy[0][0] if policy else None),
         }
 
-    def _latency_columns(self, times: Times, routes) -> dict[str, np.ndarray]:
+    def _latency_columns(self, times: Times, routes, allowed_terminal) -> dict[str, np.ndarray]:
+        """Named pairs under the baseline policy: a pair whose terminal end is denied gets no path (NaN RTT,
+        empty path); ``rtt_if_allowed_ms`` keeps the physical route's RTT."""
         pairs = self.plan.pairs
         ids = self.sites.ids
         if not routes:
             return {"time_utc": np.zeros(0, "datetime64[ns]"), "src": np.zeros(0, str), "dst": np.zeros(0, str),
-                    "rtt_ms": np.zeros(0), "hops": np.zeros(0, np.int64), "path": np.zeros(0, str)}
+                    "rtt_ms": np.zeros(0), "hops": np.zeros(0, np.int64), "path": np.zeros(0, str),
+                    "allowed": np.zeros(0, bool), "rtt_if_allowed_ms": np.zeros(0)}
         n_pair = len(pairs)
+        # (time, pair): both ends allowed; ends that are not terminals (gateways, PoPs) are not subject to rules.
+        allowed = np.ones((len(routes), n_pair), dtype=bool)
+        for end in (0, 1):
+            k = self._terminal_of_site[pairs[:, end]]
+            is_terminal = k >= 0
+            allowed[:, is_terminal] &= allowed_terminal[k[is_terminal]].T
+        allowed = allowed.ravel()
+        physical = np.concatenate([r.rtt_ms for r in routes])
         return {
             "time_utc": np.repeat(times.utc, n_pair),
             "src": np.tile(ids[pairs[:, 0]], len(routes)), "dst": np.tile(ids[pairs[:, 1]], len(routes)),
-            "rtt_ms": np.concatenate([r.rtt_ms for r in routes]),
-            "hops": np.concatenate([r.hops for r in routes]).astype(np.int64),
-            "path": np.concatenate([_path_strings(r.paths) for r in routes]),
+            "rtt_ms": np.where(allowed, physical, np.nan),
+            "hops": np.where(allowed, np.concatenate([r.hops for r in routes]), -1).astype(np.int64),
+            "path": np.where(allowed, np.concatenate([_path_strings(r.paths) for r in routes]), ""),
+            "allowed": allowed, "rtt_if_allowed_ms": physical,
         }
 
 

@@ -40,24 +40,27 @@ def _path_change_count(paths: pd.Series) -> int:
 
 
 def latency_summary(latency: pd.DataFrame, access: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
-    """Per pair (named pairs, then each terminal to its most used PoP): RTT statistics, path changes and
-    the physical references (great circle, ideal fibre, vacuum at ground level) with the stretch."""
+    """Per pair (named pairs, then each terminal to its most used PoP), under the baseline policy: RTT
+    statistics over the instants with a path (a denied end means no path), path changes, the fraction of
+    instants denied, and the physical references (great circle, ideal fibre, vacuum at ground level) with
+    the stretch."""
     coords = sites.set_index("site_id")[["lat_deg", "lon_deg"]]
     rows = []
     for (src, dst), part in latency.groupby(["src", "dst"], sort=False):
-        rows.append(_summary_row(src, dst, part.sort_values("time_utc"), coords))
+        part = part.sort_values("time_utc")
+        rows.append(_summary_row(src, dst, part, coords, part["allowed"].to_numpy(dtype=bool)))
     base = access[(access["variant"] == "baseline") & (access["pop"] != "")]
     for src, part in base.groupby("site_id", sort=False):
         pop = part["pop"].value_counts().index[0]
-        rows.append(_summary_row(src, pop, access[(access["variant"] == "baseline") & (access["site_id"] == src)]
-                                 .sort_values("time_utc"), coords))
+        mine = access[(access["variant"] == "baseline") & (access["site_id"] == src)].sort_values("time_utc")
+        rows.append(_summary_row(src, pop, mine, coords, mine["allowed"].to_numpy(dtype=bool)))
     columns = ["src", "dst", "min_ms", "median_ms", "p95_ms", "max_ms", "no_path_frac", "path_changes",
-               "great_circle_km", "fibre_rtt_ms", "vacuum_rtt_ms", "stretch_fibre", "stretch_vacuum"]
+               "great_circle_km", "fibre_rtt_ms", "vacuum_rtt_ms", "stretch_fibre", "stretch_vacuum", "denied_frac"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def _summary_row(src: str, dst: str, part: pd.DataFrame, coords: pd.DataFrame) -> dict:
-    rtt = part["rtt_ms"].to_numpy(dtype=np.float64)
+def _summary_row(src: str, dst: str, part: pd.DataFrame, coords: pd.DataFrame, allowed: np.ndarray) -> dict:
+    rtt = np.where(allowed, part["rtt_ms"].to_numpy(dtype=np.float64), np.nan)
     finite = rtt[np.isfinite(rtt)]
     distance = float(great_circle_km(coords.at[src, "lat_deg"], coords.at[src, "lon_deg"],
                                      coords.at[dst, "lat_deg"], coords.at[dst, "lon_deg"]))
@@ -71,7 +74,8 @@ def _summary_row(src: str, dst: str, part: pd.DataFrame, coords: pd.DataFrame) -
             "path_changes": _path_change_count(part["path"]), "great_circle_km": distance,
             "fibre_rtt_ms": fibre, "vacuum_rtt_ms": vacuum,
             "stretch_fibre": median / fibre if fibre > 0 else np.nan,
-            "stretch_vacuum": median / vacuum if vacuum > 0 else np.nan}
+            "stretch_vacuum": median / vacuum if vacuum > 0 else np.nan,
+            "denied_frac": float(1.0 - allowed.mean()) if allowed.size else np.nan}
 
 
 def path_changes(latency: pd.DataFrame, access: pd.DataFrame) -> pd.DataFrame:
