@@ -141,7 +141,7 @@ def test_cli_run_writes_a_complete_folder(tmp_path):
     assert "TWN" in result.output and "UKR" in result.output
     assert (out / "manifest.json").exists() and (out / "scenario.resolved.json").exists()
     # `sweep` is written only for scenarios with a [sweep] section (docs/outputs.md); the seed has none.
-    assert {p.stem for p in out.glob("*.parquet")} == set(TABLE_COLUMNS) - {"sweep"}  # no [sweep] here - {"sweep"}
+    assert {p.stem for p in out.glob("*.parquet")} == set(TABLE_COLUMNS) - {"sweep"}
 
 
 def test_killed_run_leaves_no_complete_looking_folder(tmp_path):

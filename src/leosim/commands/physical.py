@@ -87,6 +87,8 @@ def visible(constellation, tle, lat_deg, lon_deg, alt_m, min_elevation_deg, star
     if not (-90.0 <= lat_deg <= 90.0) or not (-180.0 <= lon_deg <= 360.0):
         raise LeosimInputError(f"latitude must be within ±90 and longitude within -180..360, got "
                                f"{lat_deg}, {lon_deg}", field="--lat/--lon")
+    if not math.isfinite(alt_m):
+        raise LeosimInputError(f"must be a finite number of metres, got {alt_m}", field="--alt-m")
     if not (-90.0 <= min_elevation_deg <= 90.0):
         raise LeosimInputError(f"must be within -90..90 degrees, got {min_elevation_deg}",
                                field="--min-elevation")

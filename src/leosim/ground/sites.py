@@ -186,7 +186,7 @@ class Sites:
                 raise err(f"has {arr.size} values but there are {size} sites", None, name)
             bad = np.flatnonzero(~np.isfinite(arr))
             if bad.size:
-                raise err(f"{arr[bad[0]]!r} is not a finite number", int(bad[0]), name)
+                raise err(f"{float(arr[bad[0]])!r} is not a finite number", int(bad[0]), name)
             return arr
 
         lat = float_column(lat_deg, "lat_deg", scalar_ok=False)
@@ -194,10 +194,10 @@ class Sites:
         alt = float_column(alt_m, "alt_m", scalar_ok=True)
         bad = np.flatnonzero(np.abs(lat) > 90.0)
         if bad.size:
-            raise err(f"latitude {lat[bad[0]]!r} deg is outside [-90, 90]", int(bad[0]), "lat_deg")
+            raise err(f"latitude {float(lat[bad[0]])!r} deg is outside [-90, 90]", int(bad[0]), "lat_deg")
         bad = np.flatnonzero(np.abs(lon) > 180.0)
         if bad.size:
-            raise err(f"longitude {lon[bad[0]]!r} deg is outside [-180, 180] (0..360 is not accepted)",
+            raise err(f"longitude {float(lon[bad[0]])!r} deg is outside [-180, 180] (0..360 is not accepted)",
                       int(bad[0]), "lon_deg")
         lon = np.where(lon == 180.0, -180.0, lon)
 
@@ -224,7 +224,7 @@ class Sites:
             raise err(f"has {pop_f.size} values but there are {size} sites", None, "population")
         bad = np.flatnonzero(~np.isfinite(pop_f) | (pop_f < 0) | (pop_f != np.round(pop_f)))
         if bad.size:
-            raise err(f"population {pop_f[bad[0]]!r} is not a whole number >= 0", int(bad[0]), "population")
+            raise err(f"population {float(pop_f[bad[0]])!r} is not a whole number >= 0", int(bad[0]), "population")
         pop = pop_f.astype(np.int64)
 
         if ids is None:

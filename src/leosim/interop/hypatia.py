@@ -429,8 +429,9 @@ def write_dynamic_state(network: HypatiaNetwork, out_dir, duration_s: float, ste
     :class:`LeosimInputError` naming the link and the instant. See the module docstring for
     ``earth_rotation``.
     """
-    step_ns = round(float(step_ms) * NS_PER_MS)
-    if not (math.isfinite(float(step_ms)) and step_ns > 0 and step_ns == float(step_ms) * NS_PER_MS):
+    # Check finiteness before rounding: round() raises on NaN and infinity.
+    step_ns = round(float(step_ms) * NS_PER_MS) if math.isfinite(float(step_ms)) else 0
+    if not (step_ns > 0 and step_ns == float(step_ms) * NS_PER_MS):
         raise LeosimInputError(f"step {step_ms} ms must be positive and a whole number of nanoseconds",
                                field="step_ms")
     if not (math.isfinite(float(duration_s)) and duration_s > 0):

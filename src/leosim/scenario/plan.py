@@ -374,7 +374,7 @@ class Plan:
         region_names = set(self.territories.region_names)
         for i, rule in enumerate(rules):
             if rule.kind == "country" and rule.key not in self.territories.names:
-                raise LeosimInputError(f"unknown territory {rule.key!r}{self.territories.suggest(rule.key)}",
+                raise LeosimInputError(f"unknown territory {rule.key!r}; {self.territories.suggest(rule.key)}",
                                        source=self.source, field=f"{where}[{i}].subject")
             if rule.kind == "region" and rule.key not in region_names:
                 raise LeosimInputError(f"unknown region {rule.key!r}; regions of this scenario: "

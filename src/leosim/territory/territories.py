@@ -114,7 +114,7 @@ class Territories:
         try:
             index = int(np.flatnonzero(self.codes == key)[0])
         except IndexError:
-            raise LeosimInputError(f"unknown territory {key!r}{self.suggest(key)}", field="territory") from None
+            raise LeosimInputError(f"unknown territory {key!r}; {self.suggest(key)}", field="territory") from None
         return self._shapes[index]
 
     @cached_property

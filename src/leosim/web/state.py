@@ -371,7 +371,7 @@ class ServerState:
         """Routing mode and destination index: ``pop`` → user mode, best PoP (-1); a PoP → user mode to
         that PoP; any other site → ISL mode between the two sites."""
         if self.sites.kinds[src] == "pop":
-            raise LeosimInputError(f"site {self.sites.ids[src]!r} is a PoP: PoPs are reached over fibre and "
+            raise LeosimInputError(f"site {str(self.sites.ids[src])!r} is a PoP: PoPs are reached over fibre and "
                                    "cannot be a route's source", field="src")
         if dst.strip().lower() == "pop":
             return "user", -1

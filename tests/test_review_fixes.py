@@ -1,0 +1,92 @@
+"""Regression tests for bugs found in review: bad numbers that crashed with a traceback instead of a clear
+``error:`` line and exit 2, and error messages that ran two phrases together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from leosim.cli import main
+from leosim.errors import LeosimInputError
+from leosim.territory import Territories
+
+ROOT = Path(__file__).resolve().parents[1]
+HYPATIA_TINY = ROOT / "tests" / "data" / "hypatia" / "tiny"
+SEED = ROOT / "examples" / "ukraine-taiwan-2024.toml"
+
+
+def _one_error_line(result) -> str:
+    """The CLI's single ``error:`` line (no traceback was printed)."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("alt_m", ["nan", "inf", "-inf"])
+def test_visible_rejects_a_non_finite_height(alt_m):
+    # Was: a ValueError traceback from the KD-tree ("data must be finite").
+    result = CliRunner().invoke(main, ["visible", "--constellation", "starlink-550", "--lat", "45", "--lon", "10",
+                                       "--alt-m", alt_m])
+    assert "--alt-m" in _one_error_line(result)
+
+
+@pytest.mark.parametrize("step_ms", ["nan", "inf"])
+def test_hypatia_state_rejects_a_non_finite_step(tmp_path, step_ms):
+    # Was: ValueError / OverflowError from round() before the finiteness check.
+    result = CliRunner().invoke(main, ["hypatia-state", "--hypatia", str(HYPATIA_TINY), "--duration", "1",
+                                       "--step-ms", step_ms, "--out", str(tmp_path / "state")])
+    assert "step_ms" in _one_error_line(result)
+    assert not (tmp_path / "state").exists() or not any((tmp_path / "state").iterdir())
+
+
+def test_unknown_territory_message_separates_the_suggestions():
+    # Was: "unknown territory 'TUX'close matches: ..." (no separator).
+    with pytest.raises(LeosimInputError) as caught:
+        Territories.default().geometry("TUX")
+    assert "unknown territory 'TUX'; close matches: " in str(caught.value)
+    assert "TUR (Turkey)" in str(caught.value)
+
+
+def test_unknown_territory_in_a_scenario_separates_the_suggestions(tmp_path):
+    scenario = tmp_path / "bad.toml"
+    scenario.write_text(SEED.read_text().replace('subject = "RUS"', 'subject = "RUZ"')
+                        .replace('geojson = "regions/', f'geojson = "{ROOT}/examples/regions/'))
+    result = CliRunner().invoke(main, ["run", str(scenario), "--out", str(tmp_path / "out"), "--no-report"])
+    line = _one_error_line(result)
+    assert "unknown territory 'RUZ'; close matches: " in line and "RUS (Russia)" in line
+
+
+@pytest.mark.parametrize(("row", "expected"), [
+    ("b,B,terminal,95,30", "latitude 95.0 deg"),
+    ("b,B,terminal,20,500", "longitude 500.0 deg"),
+    ("b,B,terminal,20,nan", "nan is not a finite number"),
+])
+def test_site_errors_print_plain_numbers(tmp_path, row, expected):
+    # Was: "latitude np.float64(95.0) deg ..." (NumPy 2's repr of a scalar).
+    from leosim.ground.sites import Sites
+
+    path = tmp_path / "sites.csv"
+    path.write_text(f"id,name,kind,latitude_deg,longitude_deg\na,A,terminal,50,30\n{row}\n")
+    with pytest.raises(LeosimInputError) as caught:
+        Sites.from_csv(path)
+    assert expected in str(caught.value) and "np." not in str(caught.value)
+    assert caught.value.line == 3
+
+
+def test_route_from_a_pop_names_the_site_plainly(tmp_path):
+    # Was: "site np.str_('pop-sea') is a PoP ..." in the API's 400 answer.
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from leosim.web import ServerState, create_app
+
+    state = ServerState.default(db_path=tmp_path / "policy.sqlite", start="2024-10-25T06:00:00Z", terminals=3)
+    with TestClient(create_app(state), base_url="http://127.0.0.1") as client:
+        pop = next(s["id"] for s in client.get("/api/sites").json()["sites"] if s["kind"] == "pop")
+        answer = client.get(f"/api/route?src={pop}&dst=pop&t=2024-10-25T06:00:00Z")
+    assert answer.status_code == 400
+    assert f"site '{pop}' is a PoP" in answer.json()["error"]
