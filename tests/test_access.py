@@ -91,5 +91,8 @@ def test_cli_json_contract(tmp_path):
     (["--lat", "10", "--lon", "0", "--at", AT, "--constellation", "nope"], "unknown constellation"),
 ])
 def test_cli_bad_input(tmp_path, args, message):
+    from leosim.policy.store import PolicyStore
+
+    PolicyStore(tmp_path / "p.sqlite").close()  # an existing, empty store
     result = CliRunner().invoke(main, ["access", *args, "--db", str(tmp_path / "p.sqlite")])
     assert result.exit_code == 2 and message in result.output

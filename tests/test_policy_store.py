@@ -168,6 +168,7 @@ def test_cli_set_show_log_verify(tmp_path, monkeypatch):
     assert verified.exit_code == 0 and "intact: 3 entries" in verified.output
     # --db beats LEOSIM_DB.
     other = tmp_path / "other.sqlite"
+    PolicyStore(other).close()  # an existing, empty store (reading a missing one is an error)
     assert runner.invoke(main, ["policy", "log", "--json", "--db", str(other)]).output.strip() == "[]"
 
 

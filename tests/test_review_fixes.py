@@ -90,3 +90,34 @@ def test_route_from_a_pop_names_the_site_plainly(tmp_path):
         answer = client.get(f"/api/route?src={pop}&dst=pop&t=2024-10-25T06:00:00Z")
     assert answer.status_code == 400
     assert f"site '{pop}' is a PoP" in answer.json()["error"]
+
+
+def test_reading_a_policy_store_that_does_not_exist_is_an_error(tmp_path):
+    missing = tmp_path / "typo" / "policy.sqlite"
+    for args in (["policy", "verify"], ["policy", "log"], ["policy", "show"],
+                 ["access", "--lat", "0", "--lon", "0", "--at", "2024-01-01T00:00:00Z"]):
+        result = CliRunner().invoke(main, [*args, "--db", str(missing)])
+        assert result.exit_code == 2, (args, result.output)
+        assert "no such policy store" in result.output
+    assert not missing.parent.exists()  # nothing was created on the way
+
+
+def test_rtt_reads_hypatia_ground_station_files_and_bounds_default_cities(tmp_path):
+    stations = tmp_path / "ground_stations.basic.txt"
+    stations.write_text("0,Paris,48.85341,2.3488,0\n1,London,51.50853,-0.12574,0\n")
+    out = tmp_path / "rtt.csv"
+    result = CliRunner().invoke(main, ["rtt", "--constellation", "starlink-550", "--sites", f"hypatia:{stations}",
+                                      "--pair", "Paris", "London", "--start", "2000-01-01T00:00:00Z",
+                                      "--duration", "1", "--step", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().count("\n") == 2
+    too_many = CliRunner().invoke(main, ["rtt", "--constellation", "starlink-550", "--sites",
+                                        "default-cities:99999999", "--all-pairs", "--duration", "1", "--step", "1",
+                                        "--out", str(out)])
+    assert too_many.exit_code == 2 and "default-cities:N" in too_many.output
+
+
+def test_hypatia_state_needs_whole_milliseconds(tmp_path):
+    result = CliRunner().invoke(main, ["hypatia-state", "--hypatia", str(tmp_path), "--duration", "1",
+                                      "--step-ms", "0.5", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "whole number of milliseconds" in result.output

@@ -44,7 +44,10 @@ def access(lat_deg, lon_deg, at, constellation, tle, db, min_elevation_deg, as_j
         raise LeosimInputError(f"must be within 0..90 degrees, got {min_elevation_deg}", field="--min-elevation")
     sats = (Constellation.preset("starlink-gen1") if constellation is None and tle is None
             else load_constellation(constellation, tle))
-    with PolicyStore(db) as store:
+    import os
+
+    named = db is not None or bool(os.environ.get("LEOSIM_DB"))
+    with PolicyStore(db, must_exist=named) as store:  # a mistyped path is an error, not "no rules"
         rules = store.rules()
     answer = access_at(lat_deg, lon_deg, at, constellation=sats, rules=rules, min_elevation_deg=min_elevation_deg)
     if as_json:

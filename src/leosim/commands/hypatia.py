@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 
@@ -25,8 +27,12 @@ def hypatia_state(hypatia, duration_s, step_ms, out, workers):
     Same files as satgenpy's algorithm_free_one_only_over_isls with one GSL interface per node, so that
     Hypatia's ns-3 simulation runs on them unchanged.
     """
+    from ..errors import LeosimInputError
     from ..interop.hypatia import read_satgenpy_folder, write_dynamic_state
 
+    if math.isfinite(step_ms) and step_ms != round(step_ms):  # NaN/inf are rejected by write_dynamic_state
+        raise LeosimInputError(f"must be a whole number of milliseconds, as satgenpy and its ns-3 "
+                               f"configuration use, got {step_ms}", field="--step-ms")
     network = read_satgenpy_folder(hypatia)
     folder = write_dynamic_state(network, out, duration_s, step_ms, workers=workers)
     click.echo(f"{folder}  ({network.num_satellites} satellites, {network.num_ground_stations} ground stations)")

@@ -48,9 +48,13 @@ def _load_sites(spec: str, network, mode: str):
         sites = network.sites
     elif spec.startswith("default-cities:"):
         count = spec.partition(":")[2]
-        if not count.isdigit() or int(count) < 1:
-            raise LeosimInputError(f"expected default-cities:N with N >= 1, got {spec!r}", field="--sites")
+        available = len(default_cities())
+        if not count.isdigit() or not 1 <= int(count) <= available:
+            raise LeosimInputError(f"expected default-cities:N with 1 <= N <= {available} (the shipped cities), "
+                                   f"got {spec!r}", field="--sites")
         sites = default_cities(int(count))
+    elif spec.startswith("hypatia:"):
+        sites = Sites.from_hypatia(spec.partition(":")[2])
     else:
         sites = Sites.from_csv(spec)
     if mode == "user" and not (np.isin(sites.kinds, ("gateway",)).any() and np.isin(sites.kinds, ("pop",)).any()):
@@ -100,7 +104,8 @@ def _pairs(sites, pair_args, all_pairs: bool, mode: str) -> tuple[np.ndarray, np
 @click.option("--tle", "tle", type=click.Path(dir_okay=False), help="Element file: TLE or OMM.")
 @click.option("--hypatia", "hypatia", type=click.Path(file_okay=False), help="A satgenpy output folder.")
 @click.option("--sites", "sites_spec", required=True,
-              help="Sites: a CSV file, default-cities:N (the N most populous cities) or hypatia.")
+              help="Sites: a CSV file, hypatia:FILE (a Hypatia ground_stations(.basic).txt), "
+                   "default-cities:N (the N most populous cities) or hypatia (the --hypatia folder's).")
 @click.option("--pair", "pair_args", nargs=2, multiple=True, metavar="A B",
               help="A pair of site ids or names (repeatable). In user mode B may be 'pop' (the best PoP).")
 @click.option("--all-pairs", is_flag=True, help="Every pair of sites (user mode: every site to its best PoP).")

@@ -17,10 +17,15 @@ from ..timebase import parse_utc
 _DB_HELP = "policy store (SQLite file); default $LEOSIM_DB or the per-user data directory"
 
 
-def _open(db):
+def _open(db, *, read_only: bool = False):
+    """The store named by --db / $LEOSIM_DB / the default. Reading an explicitly named store that does not
+    exist is an error: a mistyped path must not look like an empty, intact audit log."""
+    import os
+
     from ..policy.store import PolicyStore
 
-    return PolicyStore(db)
+    named = db is not None or bool(os.environ.get("LEOSIM_DB"))
+    return PolicyStore(db, must_exist=read_only and named)
 
 
 def resolve_subject(text: str, known_regions=()) -> str:
@@ -126,7 +131,7 @@ def show_command(at, as_of, db, as_json):
     """The rules in force at an instant (--at)."""
     instant = parse_utc(at, source="--at")
     cutoff = parse_utc(as_of, source="--as-of") if as_of else None
-    with _open(db) as store:
+    with _open(db, read_only=True) as store:
         rules = store.rules_at(instant, as_of=cutoff)
     rows = [_rule_row(r) for r in sorted(rules, key=lambda r: (r.subject, r.decided_at))]
     if as_json:
@@ -146,7 +151,7 @@ def show_command(at, as_of, db, as_json):
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def log_command(db, as_json):
     """The audit log: every change, who made it, when and why."""
-    with _open(db) as store:
+    with _open(db, read_only=True) as store:
         entries = store.entries()
     if as_json:
         click.echo(json.dumps([e.as_dict() for e in entries], indent=2, ensure_ascii=False))
@@ -167,7 +172,7 @@ def log_command(db, as_json):
 @click.pass_context
 def verify_command(ctx, db):
     """Check the audit log's hash chain: exit 0 when intact, 1 naming the first broken entry."""
-    with _open(db) as store:
+    with _open(db, read_only=True) as store:
         broken = store.verify()
         seq, head = store.head()
     if broken is None:

@@ -198,7 +198,7 @@ def default_max_isl_length_km(altitude_km, *, min_altitude_km: float = ISL_MIN_A
                       earth_radius_km: float = HYPATIA_EARTH_RADIUS_KM):
     """Longest ISL between two satellites at ``altitude_km`` whose chord stays above ``min_altitude_km``:
     ``2 * sqrt((R + h)^2 - (R + h_min)^2)`` km on a sphere of radius ``R`` (Hypatia's ``max_isl_length_m``,
-    with its R = 6378.135 km by default). For a 550 km shell this is 5,014 km."""
+    with its R = 6378.135 km by default). For a 550 km shell this is 5,016.6 km."""
     r = earth_radius_km + np.asarray(altitude_km, dtype=np.float64)
     r_min = earth_radius_km + min_altitude_km
     return 2.0 * np.sqrt(r * r - r_min * r_min)

@@ -144,20 +144,31 @@ def _interpolate_teme(r_k, v_k, e_k, index, s):
     """Lagrange interpolation of knot states ``(N, K, 3)`` at knot intervals ``index`` and fractions ``s``.
 
     Returns ``(T, N, 3)`` position and velocity and ``(T, N)`` error codes (the worst of the knots used).
+    Instants that fall on a knot (``s == 0``) take that knot's SGP4 state as it is.
     """
     r_kt = np.ascontiguousarray(r_k.transpose(1, 0, 2))
     v_kt = np.ascontiguousarray(v_k.transpose(1, 0, 2))
     e_kt = np.ascontiguousarray(e_k.T)
-    weights = _lagrange_weights(s)
-    position = np.zeros((s.size, *r_kt.shape[1:]))
-    velocity = np.zeros_like(position)
-    error = np.zeros((s.size, r_kt.shape[1]), dtype=np.uint8)
-    for j in range(_LAGRANGE_POINTS):
-        knot = index + j - (_LAGRANGE_LEFT - 1)
-        w = weights[:, j, None, None]
-        position += w * r_kt[knot]
-        velocity += w * v_kt[knot]
-        np.maximum(error, e_kt[knot], out=error)
+    position = np.empty((s.size, *r_kt.shape[1:]))
+    velocity = np.empty_like(position)
+    error = np.empty((s.size, r_kt.shape[1]), dtype=np.uint8)
+    on_knot = s == 0.0
+    exact = index[on_knot]
+    position[on_knot], velocity[on_knot], error[on_knot] = r_kt[exact], v_kt[exact], e_kt[exact]
+    between = np.flatnonzero(~on_knot)
+    if between.size:
+        left = index[between]
+        weights = _lagrange_weights(s[between])
+        pos = np.zeros((between.size, *r_kt.shape[1:]))
+        vel = np.zeros_like(pos)
+        err = np.zeros((between.size, r_kt.shape[1]), dtype=np.uint8)
+        for j in range(_LAGRANGE_POINTS):
+            knot = left + j - (_LAGRANGE_LEFT - 1)
+            w = weights[:, j, None, None]
+            pos += w * r_kt[knot]
+            vel += w * v_kt[knot]
+            np.maximum(err, e_kt[knot], out=err)
+        position[between], velocity[between], error[between] = pos, vel, err
     return position, velocity, error
 
 

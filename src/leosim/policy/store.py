@@ -143,8 +143,11 @@ class BrokenEntry:
 class PolicyStore:
     """A policy store in an SQLite file (created and migrated on open). Use as a context manager."""
 
-    def __init__(self, path=None):
+    def __init__(self, path=None, *, must_exist: bool = False):
         self.path = Path(path) if path is not None else default_db_path()
+        if must_exist and str(self.path) != ":memory:" and not self.path.is_file():
+            raise LeosimInputError("no such policy store (a store is created by `leosim policy set`, or give "
+                                   "--db / LEOSIM_DB the path of an existing one)", source=str(self.path))
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -71,7 +71,7 @@ def _summary_row(src: str, dst: str, part: pd.DataFrame, coords: pd.DataFrame, a
             "p95_ms": float(np.percentile(finite, 95)) if finite.size else np.nan,
             "max_ms": float(finite.max()) if finite.size else np.nan,
             "no_path_frac": float(1.0 - finite.size / rtt.size) if rtt.size else np.nan,
-            "path_changes": _path_change_count(part["path"]), "great_circle_km": distance,
+            "path_changes": _path_change_count(part["path"].where(allowed, "")), "great_circle_km": distance,
             "fibre_rtt_ms": fibre, "vacuum_rtt_ms": vacuum,
             "stretch_fibre": median / fibre if fibre > 0 else np.nan,
             "stretch_vacuum": median / vacuum if vacuum > 0 else np.nan,
