@@ -121,3 +121,10 @@ def test_hypatia_state_needs_whole_milliseconds(tmp_path):
     result = CliRunner().invoke(main, ["hypatia-state", "--hypatia", str(tmp_path), "--duration", "1",
                                       "--step-ms", "0.5", "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and "whole number of milliseconds" in result.output
+
+
+def test_scenario_reports_an_unknown_key_before_missing_ones(tmp_path):
+    from leosim.scenario.schema import parse_scenario_text
+
+    with pytest.raises(LeosimInputError, match="unknown key 'foo'"):
+        parse_scenario_text("foo = 1\n", source="s.toml")

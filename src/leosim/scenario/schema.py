@@ -306,7 +306,9 @@ def parse_scenario_text(text: str, source: str = "<scenario>") -> ScenarioSpec:
     try:
         return ScenarioSpec.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
+        errors = error.errors()
+        # An unknown key (often a misspelt one) explains a "missing" error elsewhere: report it first.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(first["loc"])
         key_path = _key_path(loc)
         message = first["msg"]
