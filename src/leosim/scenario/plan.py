@@ -99,8 +99,8 @@ class Plan:
         for i, region in enumerate(spec.regions):
             if region.geojson:
                 files.append((f"regions[{i}].geojson", self.path(region.geojson)))
-        for i, spec in enumerate(self.spec.site_files):
-            files.append((f"site_files[{i}].path", self.path(spec.path)))
+        for i, site_file in enumerate(spec.site_files):
+            files.append((f"site_files[{i}].path", self.path(site_file.path)))
         for key in ("gateways", "pops"):
             value = getattr(spec.ground, key)
             if value != "default":
