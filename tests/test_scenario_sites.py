@@ -100,3 +100,34 @@ def test_hypatia_example_runs_with_hypatias_gsl_rule():
     assert np.abs(np.diff(latency["rtt_ms"])).max() < 0.1
     nodes = [int(n) for n in latency["path"].iloc[0].split()]
     assert nodes[0] == 1584 + 24 and nodes[-1] == 1584 + 66
+
+
+def test_other_inputs_element_files_isl_none_ground_files_and_a_policy_store(tmp_path):
+    from leosim.policy import PolicyStore, Rule
+
+    (tmp_path / "gw.csv").write_text("id,name,lat,lon,kind\ngw-pl,Wola,51.86,20.92,gateway\n")
+    (tmp_path / "pop.csv").write_text("id,name,lat,lon,kind\npop-fra,Frankfurt,50.12,8.68,pop\n")
+    with PolicyStore(tmp_path / "policy.sqlite") as store:
+        store.set(Rule("UKR", "active", "2022-02-26", decided_at="2022-02-26"), by="ops", reason="on")
+    text = BASE.replace('preset = "starlink-gen1"', f'tle = "{ROOT}/tests/data/elements/sample.3le"').replace(
+        'default_state = "active"', 'default_state = "denied"\nstore = "policy.sqlite"') + (
+        '[network]\nisl = "none"\n[ground]\ngateways = "gw.csv"\npops = "pop.csv"\n'
+        '[[sites]]\nname = "Kyiv"\nlat = 50.45\nlon = 30.52\n')
+    scenario = Scenario.from_text(text, base_dir=tmp_path, source="other.toml")
+    plan = scenario.plan
+    assert len(plan.constellation) == 2 and plan.isls.shape == (0, 2)
+    assert list(plan.sites.kinds) == ["terminal", "gateway", "pop"]
+    assert [r.subject for r in plan.rules] == ["UKR"]
+    access = scenario.run()["access"]
+    assert access["allowed"].all() and access["rule"].str.startswith("UKR active").all()
+    assert {"policy.store", "ground.gateways", "ground.pops"} <= set(plan.input_hashes)
+
+
+def test_a_hypatia_folder_as_the_constellation():
+    text = BASE.replace('preset = "starlink-gen1"', f'hypatia = "{ROOT}/tests/data/hypatia/tiny"').replace(
+        'start = 2024-10-25T06:00:00Z', 'start = 2000-01-01T00:00:00Z') + (
+        '[network]\nrouting = "isl"\n[[site_files]]\npath = "tests/data/hypatia/tiny/ground_stations.basic.txt"\n'
+        'format = "hypatia"\n')
+    plan = Scenario.from_text(text, base_dir=ROOT, source="hyp.toml").plan
+    assert len(plan.constellation) == 16 and len(plan.isls) == 32
+    assert any(k.startswith("hypatia/") for k in plan.input_hashes)

@@ -453,8 +453,11 @@ def _summaries(plan, job_dir: Path, sites: pd.DataFrame) -> tuple[dict[str, pd.D
             base = access[(access["variant"] == "baseline") & (access["pop"] != "")]
             first_seen = base.groupby("site_id", sort=False)["time_utc"].min()
             position = {site: i for i, site in enumerate(terminal_ids.tolist())}
-            part["_time"] = part["src"].map(first_seen)
-            part["_site"] = part["src"].map(position)
+            if part.empty:  # no terminal reached a PoP in this batch
+                part = part.assign(_time=pd.Series(dtype="datetime64[ns]"), _site=pd.Series(dtype=np.int64))
+            else:
+                part["_time"] = part["src"].map(first_seen)
+                part["_site"] = part["src"].map(position)
             acc.latency_terminals.append(part)
         if analyses.path_dynamics:
             acc.path_changes.append(summaries.path_changes(empty_latency, access))
