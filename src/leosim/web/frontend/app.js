@@ -235,14 +235,15 @@ async function updateTerritories(force) {
   territoriesLoading = true;
   try {
     const geojson = await api(`/api/territories?at=${encodeURIComponent(isoAt(hour * 3600))}`);
-    const source = await Cesium.GeoJsonDataSource.load(geojson);
+    // Clamped to the ground: the polygons are draped on the globe and hidden behind it like the imagery
+    // (polygons at height 0 are drawn through the globe, so the far side of a large country shows).
+    const source = await Cesium.GeoJsonDataSource.load(geojson, { clampToGround: true });
     for (const entity of source.entities.values) {
       if (!entity.polygon) continue;
       const state = entity.properties.state.getValue();
       entity.polygon.material = Cesium.Color.fromCssColorString(STATE_COLOURS[state] || STATE_COLOURS.none)
         .withAlpha(0.45);
       entity.polygon.outline = false;
-      entity.polygon.height = 0;
     }
     if (territoriesSource) viewer.dataSources.remove(territoriesSource, true);
     territoriesSource = source;
