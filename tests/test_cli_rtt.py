@@ -90,3 +90,16 @@ def test_bad_input(tmp_path, args, message):
     result = run("rtt", *args, "--out", tmp_path / "x.csv")
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_isls_that_cannot_be_used_are_reported(tmp_path):
+    # An explicit ISL between satellites on opposite sides of the Earth (slots 0 and 11 of the same 22-slot
+    # plane, half an orbit apart) is Earth-blocked: it is left out of routing and the CLI says so.
+    isls = tmp_path / "isls.txt"
+    isls.write_text("0 1\n0 11\n")
+    out = tmp_path / "rtt.csv"
+    result = CliRunner().invoke(main, [
+        "rtt", "--constellation", "starlink-550", "--sites", "default-cities:10", "--pair", "Shanghai", "Beijing",
+        "--isl", str(isls), "--start", "2000-01-01T00:00:00Z", "--duration", "2", "--step", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "ISLs left out" in result.stderr and "earth blocked" in result.stderr

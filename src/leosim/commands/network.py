@@ -146,11 +146,14 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
     from ..orbits.propagate import chunk_steps
 
     chunks = math.ceil(len(times) / chunk_steps(n_sat, max_bytes))
+    left_out: dict[str, int] = {}  # ISLs not usable at an instant, by reason (too long, Earth-blocked, ...)
     with TableWriter(out) as writer:
         for states in progress(sats.iter_states(times, max_bytes=max_bytes), total=chunks, desc="rtt"):
             offsets = (states.times.utc - times.utc[0]).astype(np.int64) / 1e9
             for k in range(len(states.times)):
                 routes = router.route(states.position_km[k], src, dst)
+                for reason in routes.isl_report.reason.tolist():
+                    left_out[reason] = left_out.get(reason, 0) + 1
                 dst_ids = np.where(routes.dst >= 0, ids[np.maximum(routes.dst, 0)], "")
                 writer.write({"time_s": np.full(src.size, offsets[k]),
                               "time_utc": np.full(src.size, states.times.utc[k]),
@@ -158,6 +161,9 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
                               "rtt_ms": routes.rtt_ms, "hops": routes.hops.astype(np.int64),
                               "path": _paths_text(routes.paths)})
     click.echo(f"wrote {writer.rows} rows ({len(times)} instants x {src.size} pairs) to {out}", err=True)
+    if left_out:
+        listed = ", ".join(f"{count} {reason.replace('_', ' ')}" for reason, count in sorted(left_out.items()))
+        click.echo(f"note: ISLs left out (link-instants): {listed}", err=True)
 
 
 def _paths_text(paths: np.ndarray) -> np.ndarray:
