@@ -9,7 +9,6 @@ altitude and inclination. Plane ``p`` has right ascension of the ascending node
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -146,9 +145,3 @@ def shell_satrecs(shell: WalkerShell, first_satnum: int = 0) -> list[Satrec]:
                      shell.eccentricity, argp_rad, inclination_rad, mean_anomaly, no_kozai, raan)
         satrecs.append(sat)
     return satrecs
-
-
-def epoch_datetime(epoch_utc) -> _dt.datetime:
-    """The epoch as an aware UTC datetime."""
-    ns = int(parse_utc(epoch_utc, source="epoch").astype(np.int64))
-    return _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC) + _dt.timedelta(microseconds=ns // 1000)

@@ -44,7 +44,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import LeosimInputError
-from ..timebase import Times
 from . import summaries
 from .engine import ChunkEngine
 from .tables import TABLE_COLUMNS
@@ -617,8 +616,3 @@ def swap_into_place(staging: Path, out_dir: Path) -> None:
     os.replace(staging, out_dir)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def times_of(plan) -> Times:
-    """The run's instants."""
-    return plan.times
