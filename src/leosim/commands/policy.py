@@ -6,12 +6,11 @@ The store is ``--db FILE``, else ``$LEOSIM_DB``, else the per-user data director
 
 from __future__ import annotations
 
-import difflib
 import json
 
 import click
 
-from ..errors import LeosimInputError
+from ..policy.subjects import resolve_subject
 from ..timebase import parse_utc
 
 _DB_HELP = "policy store (SQLite file); default $LEOSIM_DB or the per-user data directory"
@@ -26,41 +25,6 @@ def _open(db, *, read_only: bool = False):
 
     named = db is not None or bool(os.environ.get("LEOSIM_DB"))
     return PolicyStore(db, must_exist=read_only and named)
-
-
-def resolve_subject(text: str, known_regions=()) -> str:
-    """Canonical rule subject for a TERRITORY argument.
-
-    ``terminal:ID``, ``fleet:NAME`` and ``region:NAME`` pass through; an ISO alpha-3 code (any case) or a
-    country's name gives the code; a known custom region's name gives ``region:NAME``; any other name
-    is taken as a new custom region unless it looks like a mistyped country (3 letters, or close to a
-    country's name), which raises :class:`LeosimInputError` listing close matches.
-    """
-    from ..territory import Territories
-
-    key = text.strip()
-    prefix, sep, rest = key.partition(":")
-    if sep:
-        if prefix in ("terminal", "fleet", "region") and rest.strip():
-            return f"{prefix}:{rest.strip()}"
-        raise LeosimInputError(f"{text!r}: expected terminal:ID, fleet:NAME, region:NAME or an ISO 3166 "
-                               f"alpha-3 code", field="TERRITORY")
-    if key in known_regions:
-        return f"region:{key}"
-    territories = Territories.default()
-    try:
-        kind, code = territories.resolve(key, field="TERRITORY")
-        return code if kind == "country" else f"region:{code}"
-    except LeosimInputError:
-        names = [n.lower() for n in territories.names.values()]
-        near_country = difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.85)
-        region_hint = difflib.get_close_matches(key, list(known_regions), n=3, cutoff=0.6)
-        if (len(key) == 3 and key.isalpha()) or near_country or not key:
-            hint = territories.suggest(key)
-            if region_hint:
-                hint += "; known regions: " + ", ".join(region_hint)
-            raise LeosimInputError(f"unknown territory {key!r}; {hint}", field="TERRITORY") from None
-    return f"region:{key}"
 
 
 def _rule_row(rule) -> dict:

@@ -162,8 +162,8 @@ class PolicyChange(BaseModel):
 @router.post("/policy", status_code=201, summary="Record a policy decision (operator or admin token)",
              responses={401: {"description": "no valid token"}, 403: {"description": "role may not write"}})
 def policy_set(request: Request, change: PolicyChange, token: Annotated[TokenInfo, Depends(require_writer)]) -> dict:
-    from ..commands.policy import resolve_subject
     from ..policy.rules import Rule
+    from ..policy.subjects import resolve_subject
 
     state = _state(request)
     start = instant(change.from_, field="from")
