@@ -45,14 +45,15 @@ def access_at(lat_deg: float, lon_deg: float, at, *, constellation, rules=(), al
               min_elevation_deg: float = DEFAULT_MIN_ELEVATION_DEG,
               gateway_min_elevation_deg: float = DEFAULT_MIN_ELEVATION_DEG, default_state: str = "denied",
               landing_default_state: str = "active", fleet: str = "", terminal_id: str = "",
-              tenant: str = "") -> dict:
+              tenant: str = "", position_km=None) -> dict:
     """Access of one place at one instant; a dict with the keys of :data:`ACCESS_KEYS` plus ``region``,
     ``country``, ``state`` and ``time_utc``.
 
     ``rules`` are policy :class:`~leosim.policy.rules.Rule` objects; terminals with no applicable rule
     get ``default_state``; gateways land traffic unless their territory's state (default
     ``landing_default_state``) is denied. ``rtt_ms`` is the round trip to the best PoP when routable,
-    reported even when policy denies service (what the place would get), else None.
+    reported even when policy denies service (what the place would get), else None. ``position_km``
+    may give the satellites' Earth-fixed positions at ``at`` (``(N, 3)`` km) when the caller has them.
     """
     from .territory.territories import Territories
 
@@ -60,7 +61,7 @@ def access_at(lat_deg: float, lon_deg: float, at, *, constellation, rules=(), al
     ground = ground if ground is not None else default_ground_infrastructure()
     isls = default_isls(constellation) if isls is None else isls
     instant = Times.from_utc([parse_utc(at, source="at")])
-    position = constellation.positions_km(instant)[0]
+    position = constellation.positions_km(instant)[0] if position_km is None else np.asarray(position_km)
 
     place = Sites.from_arrays(ids=[terminal_id or "here"], names=["here"], kinds="terminal", lat_deg=[lat_deg],
                               lon_deg=[lon_deg], alt_m=[alt_m])

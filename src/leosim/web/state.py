@@ -337,7 +337,8 @@ class ServerState:
         answer = access_at(lat_deg, lon_deg, t, constellation=self.constellation, rules=self.rules(),
                            territories=self.territories, ground=ground, isls=self.isls,
                            min_elevation_deg=self.min_elevation_deg,
-                           gateway_min_elevation_deg=self.gateway_min_elevation_deg)
+                           gateway_min_elevation_deg=self.gateway_min_elevation_deg,
+                           position_km=self.positions_km(np.datetime64(t, "ns")))
         answer["source"] = "computed"
         return answer
 
