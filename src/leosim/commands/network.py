@@ -118,9 +118,12 @@ def _pairs(sites, pair_args, all_pairs: bool, mode: str) -> tuple[np.ndarray, np
 @click.option("--min-elevation", "min_elevation_deg", type=float,
               help="Elevation mask, degrees (default 25; with --hypatia, Hypatia's max GSL length is used "
                    "unless this is given).")
+@click.option("--fibre", "fibre", type=click.Path(dir_okay=False),
+              help="User mode: CSV of measured gateway-to-PoP fibre (gateway, pop, distance_km); unlisted pairs "
+                   "use the great circle.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output, .csv or .parquet.")
 def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, duration_s, step_s, mode, isl,
-        min_elevation_deg, out):
+        min_elevation_deg, fibre, out):
     """Round-trip times between places over time.
 
     Columns: time_s, time_utc, src, dst, rtt_ms, hops, path (space-separated node ids: satellites
@@ -139,6 +142,12 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
     gsl = {"site_up": sites.up, "min_elevation_deg": 25.0 if min_elevation_deg is None else min_elevation_deg}
     if network is not None and min_elevation_deg is None:
         gsl = {"max_gsl_length_km": network.max_gsl_length_km}
+    if fibre is not None and mode != "user":
+        raise LeosimInputError("a fibre table applies to --mode user (gateway to PoP legs)", field="--fibre")
+    if fibre is not None:
+        from ..network.fibre import fibre_matrix_km
+
+        gsl["fibre_km"] = fibre_matrix_km(fibre, sites)
     router = Router(sites.ecef_km, sites.kinds, mode=mode, isls=_isls(isl, sats, network),
                     max_isl_length_km=network.max_isl_length_km if network is not None else None, **gsl)
     n_sat, ids = len(sats), np.asarray(sites.ids, dtype=str)

@@ -49,8 +49,10 @@ class ChunkEngine:
         if router is None:
             kinds = np.asarray(self.sites.kinds, dtype=object).copy()
             kinds[self.gateways[~landing]] = "city"  # in view of satellites, but lands nothing
+            fibre = self.plan.fibre_km
             router = Router(self.site_ecef, kinds.astype(str), mode="user", isls=self.plan.isls,
-                            site_up=self.site_enu[:, 2], min_elevation_deg=self.min_elevation_deg)
+                            site_up=self.site_enu[:, 2], min_elevation_deg=self.min_elevation_deg,
+                            fibre_km=None if fibre is None else fibre[landing])
             self._routers[key] = router
         return router
 

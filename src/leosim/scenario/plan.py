@@ -105,6 +105,8 @@ class Plan:
             value = getattr(spec.ground, key)
             if value != "default":
                 files.append((f"ground.{key}", self.path(value)))
+        if spec.ground.fibre:
+            files.append(("ground.fibre", self.path(spec.ground.fibre)))
         if spec.network.isl not in ("plus-grid", "none"):
             files.append(("network.isl", self.path(spec.network.isl)))
         if spec.policy.store:
@@ -345,6 +347,15 @@ class Plan:
         sites = Sites.from_csv(self.path(value), default_kind="gateway" if key == "gateways" else "pop")
         return sites
 
+    @cached_property
+    def fibre_km(self) -> np.ndarray | None:
+        """``(gateways, PoPs)`` measured fibre distances, km (site order), or None for the great circle."""
+        if not self.spec.ground.fibre:
+            return None
+        from ..network.fibre import fibre_matrix_km
+
+        return fibre_matrix_km(self.path(self.spec.ground.fibre), self.sites)
+
     # -- policy --------------------------------------------------------------------------------------------
     @cached_property
     def rules(self) -> tuple[Rule, ...]:
@@ -430,4 +441,4 @@ class Plan:
     def validate(self) -> None:
         """Resolve everything that can fail on bad input, so errors surface before any work starts."""
         _ = (self.constellation, self.isls, self.territories, self.sites, self.site_attributes, self.rules,
-             self.fleets, self.variants, self.pairs)
+             self.fleets, self.variants, self.pairs, self.fibre_km)

@@ -74,6 +74,8 @@ class GroundSpec(_Strict):
 
     gateways: str = Field("default", description="`default` or a CSV of gateways.")
     pops: str = Field("default", description="`default` or a CSV of PoPs.")
+    fibre: str | None = Field(None, description="CSV of measured gateway-to-PoP fibre distances (gateway, pop, "
+                                                "distance_km); unlisted pairs use the great circle.")
 
 
 class SiteSpec(_Strict):
