@@ -319,3 +319,99 @@ def test_identical_bytes_across_processes_and_hash_seeds(report):
                              capture_output=True, text=True, check=True, timeout=300)
         digests.add(run.stdout.strip())
     assert digests == {hashlib.sha256(report.encode()).hexdigest()}
+
+
+#: Would-be RTT of the always-denied pair (ms), one per instant: what its physical route gives if allowed.
+TAIPEI_WOULD_MS = 40.0 + np.arange(len(TIMES))
+#: Instants at which the partly denied pair (warsaw -> kyiv) is denied: a run of two, and one alone.
+PARTLY_DENIED = (1, 2, 5)
+
+
+def _tables_with_denied_pairs() -> dict[str, pd.DataFrame]:
+    """The synthetic tables with the latency columns ``allowed`` and ``rtt_if_allowed_ms``: kyiv -> warsaw
+    always allowed, taipei -> tokyo denied throughout, warsaw -> kyiv denied at :data:`PARTLY_DENIED`."""
+    tables = synthetic_tables()
+    old = tables["latency"]
+    rows = [old.assign(allowed=True, rtt_if_allowed_ms=old["rtt_ms"])]
+    rows.append(pd.DataFrame({"time_utc": TIMES, "src": "taipei", "dst": "tokyo", "rtt_ms": np.nan, "hops": -1,
+                              "path": "", "allowed": False, "rtt_if_allowed_ms": TAIPEI_WOULD_MS}))
+    physical = 30.0 + np.arange(len(TIMES))
+    allowed = np.array([i not in PARTLY_DENIED for i in range(len(TIMES))])
+    rows.append(pd.DataFrame({"time_utc": TIMES, "src": "warsaw", "dst": "kyiv",
+                              "rtt_ms": np.where(allowed, physical, np.nan), "hops": np.where(allowed, 2, -1),
+                              "path": np.where(allowed, "1 2", ""), "allowed": allowed,
+                              "rtt_if_allowed_ms": physical}))
+    tables["latency"] = pd.concat(rows, ignore_index=True)
+    tables["latency_summary"] = pd.concat([tables["latency_summary"], pd.DataFrame([
+        {"src": "taipei", "dst": "tokyo", "min_ms": np.nan, "median_ms": np.nan, "p95_ms": np.nan,
+         "max_ms": np.nan, "no_path_frac": 1.0, "path_changes": 0, "great_circle_km": 2100.0,
+         "fibre_rtt_ms": 20.5, "vacuum_rtt_ms": 14.0, "stretch_fibre": np.nan, "stretch_vacuum": np.nan,
+         "denied_frac": 1.0}])], ignore_index=True)
+    return tables
+
+
+def _lines(ax, text: str) -> list:
+    return [line for line in ax.get_lines() if line.get_label() == text]
+
+
+def test_denied_pair_is_drawn_from_its_would_be_rtt():
+    fig = plots.pair_latency_figure(_tables_with_denied_pairs())
+    series_ax, cdf_ax = fig.axes[:2]
+    [would] = _lines(series_ax, "Taipei → tokyo (denied: would be)")
+    assert not _lines(series_ax, "Taipei → tokyo")  # never served: no served series
+    np.testing.assert_array_equal(would.get_xdata(), TIMES.to_numpy())
+    np.testing.assert_array_equal(would.get_ydata(), TAIPEI_WOULD_MS)
+    assert would.get_linestyle() != "-" and would.get_alpha() < 1.0
+    assert would.get_marker() in ("None", None, "")  # no lone instants, no markers
+    # same colour as the pair's ideal-fibre reference line (20.5 ms)
+    [fibre] = [line for line in series_ax.get_lines() if list(line.get_ydata()) == [20.5, 20.5]]
+    assert would.get_color() == fibre.get_color()
+    # its CDF: the would-be values sorted, fractions 1/7 .. 7/7, faded like the series
+    [cdf] = [line for line in cdf_ax.get_lines()
+             if line.get_color() == fibre.get_color() and line.get_drawstyle() == "steps-post"]
+    assert cdf.get_alpha() == would.get_alpha()
+    np.testing.assert_array_equal(cdf.get_xdata(), np.sort(TAIPEI_WOULD_MS))
+    np.testing.assert_allclose(cdf.get_ydata(), np.arange(1, len(TIMES) + 1) / len(TIMES))
+
+
+def test_partly_denied_pair_keeps_served_instants_and_adds_the_would_be_ones():
+    fig = plots.pair_latency_figure(_tables_with_denied_pairs())
+    series_ax, cdf_ax = fig.axes[:2]
+    [served] = _lines(series_ax, "Warsaw → Kyiv")
+    [would] = _lines(series_ax, "Warsaw → Kyiv (denied: would be)")
+    physical = 30.0 + np.arange(len(TIMES))
+    denied = np.isin(np.arange(len(TIMES)), PARTLY_DENIED)
+    np.testing.assert_array_equal(served.get_ydata(), np.where(denied, np.nan, physical))
+    np.testing.assert_array_equal(would.get_ydata(), np.where(denied, physical, np.nan))
+    # lone instants get a marker, runs a line: denied 5 alone; served 0 (before the run 1-2) and 6 (after 5)
+    assert list(would.get_markevery()) == [5]
+    assert list(served.get_markevery()) == [0, 6]
+    assert served.get_color() == would.get_color()
+    steps = [line for line in cdf_ax.get_lines() if line.get_color() == served.get_color()
+             and line.get_drawstyle() == "steps-post"]
+    xs = sorted((tuple(line.get_xdata()) for line in steps), key=len)
+    assert xs == [tuple(physical[denied]), tuple(physical[~denied])]
+    # the always-allowed pair has no would-be series
+    assert not _lines(series_ax, "Kyiv → Warsaw (denied: would be)")
+
+
+def test_latency_without_the_policy_columns_renders_as_before():
+    old = synthetic_tables()
+    assert "allowed" not in old["latency"]
+    fig = plots.pair_latency_figure(old)
+    labels = [line.get_label() for line in fig.axes[0].get_lines() if not line.get_label().startswith("_")]
+    assert labels == ["Kyiv → Warsaw"]
+    # the same pair with the new columns, allowed throughout, gives the very same picture
+    new = synthetic_tables()
+    new["latency"] = new["latency"].assign(allowed=True, rtt_if_allowed_ms=new["latency"]["rtt_ms"])
+    assert figure_png(fig) == figure_png(plots.pair_latency_figure(new))
+    html = _section(build_report(old, synthetic_meta()), "latency")
+    assert "RTT between named pairs" in html and "would give" not in html
+
+
+def test_report_says_what_the_faded_lines_are():
+    tables = _tables_with_denied_pairs()
+    html = _section(build_report(tables, synthetic_meta()), "latency")
+    assert "would give if allowed" in html
+    assert "<th>Denied</th>" in html or ">Denied<" in html
+    assert build_report(tables, synthetic_meta()) == build_report(_tables_with_denied_pairs(), synthetic_meta())

@@ -280,8 +280,12 @@ def _latency(tables, meta) -> str | None:
              "fibre (light at c/1.468, dashed) and vacuum at ground level (dotted). Stretch = median RTT over "
              "the reference.</p>"]
     if pairs is not None:
-        parts.append(_figure(pairs, "Named pairs: RTT over time (gaps: no path) and its distribution.",
-                             "RTT between named pairs"))
+        caption = "Named pairs: RTT over time (gaps: no path) and its distribution."
+        latency = usable(tables, "latency", ("src", "dst", "allowed", "rtt_if_allowed_ms"))
+        if latency is not None and np.isfinite(plots.denied_would_be_rtt_ms(latency)).any():
+            caption += (" Faded dashed lines: instants the policy denies a pair, with the RTT its physical route "
+                        "would give if allowed (their CDF covers the denied instants only).")
+        parts.append(_figure(pairs, caption, "RTT between named pairs"))
     if users is not None:
         parts.append(_figure(users, "User mode: each terminal to its best PoP when routable, grouped by territory; "
                                     "denied places show the RTT they would get.", "RTT from terminals to PoPs"))
@@ -293,6 +297,7 @@ def _latency(tables, meta) -> str | None:
         columns: list[Column] = [
             ("Pair", "pair", fmt_text), ("Min (ms)", "min_ms", fmt_ms), ("Median (ms)", "median_ms", fmt_ms),
             ("p95 (ms)", "p95_ms", fmt_ms), ("Max (ms)", "max_ms", fmt_ms), ("No path", "no_path_frac", fmt_pct),
+            ("Denied", "denied_frac", fmt_pct),
             ("Path changes", "path_changes", fmt_int), ("Distance (km)", "great_circle_km", fmt_float(0)),
             ("Fibre (ms)", "fibre_rtt_ms", fmt_ms), ("Vacuum (ms)", "vacuum_rtt_ms", fmt_ms),
             ("Stretch vs fibre", "stretch_fibre", fmt_float(2)), ("Stretch vs vacuum", "stretch_vacuum", fmt_float(2))]

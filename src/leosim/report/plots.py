@@ -26,6 +26,10 @@ MAX_LINES = 8
 COST_HEADROOM = 1.3
 #: Seconds per hour.
 SECONDS_PER_HOUR = 3600.0
+#: Line style of would-be RTTs at instants the policy denies (dashed, distinct from the references' -- and :).
+DENIED_LINESTYLE = (0, (4, 2))
+#: Opacity of the would-be RTT series (faded next to the served series).
+DENIED_ALPHA = 0.5
 #: Colour cycle for series (matplotlib's tab10 then tab20 for more series).
 _TAB10 = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
           "#17becf")
@@ -72,6 +76,31 @@ def territory_names(tables: dict) -> dict[str, str]:
     return names
 
 
+def denied_would_be_rtt_ms(rows: pd.DataFrame) -> np.ndarray | None:
+    """Would-be RTT (ms) at the instants the policy denies, shape (len(rows),): ``rtt_if_allowed_ms`` where
+    ``allowed`` is False, NaN elsewhere (served instants, or no physical route either). ``None`` when the
+    table lacks ``allowed`` or ``rtt_if_allowed_ms`` (results written before those columns existed)."""
+    if not {"allowed", "rtt_if_allowed_ms"} <= set(rows.columns):
+        return None
+    denied = rows["allowed"].eq(False).fillna(False).to_numpy(dtype=bool)  # a missing flag counts as allowed
+    return np.where(denied, rows["rtt_if_allowed_ms"].to_numpy(dtype=float), np.nan)
+
+
+def _isolated(values: np.ndarray) -> list[int]:
+    """Indices of finite values whose neighbours are both non-finite: a line draws nothing there, so they
+    get a marker."""
+    finite = np.isfinite(values)
+    before = np.concatenate(([False], finite[:-1]))
+    after = np.concatenate((finite[1:], [False]))
+    return np.flatnonzero(finite & ~before & ~after).tolist()
+
+
+def _lone_markers(values: np.ndarray) -> dict:
+    """Line keywords putting a marker on each lone finite value (see :func:`_isolated`); none when there is none."""
+    lone = _isolated(values)
+    return {"marker": ".", "markevery": lone} if lone else {}
+
+
 def _pair_label(names: dict[str, str], src, dst) -> str:
     return f"{names.get(str(src), str(src))} → {names.get(str(dst), str(dst))}"
 
@@ -114,7 +143,12 @@ def coverage_figure(tables: dict):
 
 # ----- latency ------------------------------------------------------------------------------------------
 def pair_latency_figure(tables: dict):
-    """RTT over time and its CDF for each named pair, with the ideal-fibre and vacuum references."""
+    """RTT over time and its CDF for each named pair, with the ideal-fibre and vacuum references.
+
+    Where the latency table has ``allowed`` and ``rtt_if_allowed_ms``, the instants the policy denies a pair
+    are drawn from ``rtt_if_allowed_ms`` in the pair's colour, dashed and faded ("(denied: would be)"), with
+    their own faded CDF; a pair never served gets only that series. Served instants are drawn as before.
+    """
     latency = usable(tables, "latency", ("time_utc", "src", "dst", "rtt_ms"))
     if latency is None:
         return None
@@ -129,10 +163,22 @@ def pair_latency_figure(tables: dict):
         for i, ((src, dst), rows) in enumerate(latency.groupby(["src", "dst"], sort=True)):
             rows = rows.sort_values("time_utc")
             colour = series_colour(i)
+            times = utc_times(rows["time_utc"])
             rtt = rows["rtt_ms"].to_numpy(dtype=float)
-            series_ax.plot(utc_times(rows["time_utc"]), rtt, color=colour, label=label(_pair_label(names, src, dst)))
-            x, y = _ecdf(rtt)
-            cdf_ax.step(x, y, where="post", color=colour)
+            would = denied_would_be_rtt_ms(rows)
+            denied = would is not None and bool(np.isfinite(would).any())
+            pair = _pair_label(names, src, dst)
+            if not denied or np.isfinite(rtt).any():  # older tables: always, as before
+                # denial leaves lone served instants between gaps: mark them (older tables: as before)
+                series_ax.plot(times, rtt, color=colour, label=label(pair),
+                               **(_lone_markers(rtt) if denied else {}))
+                x, y = _ecdf(rtt)
+                cdf_ax.step(x, y, where="post", color=colour)
+            if denied:
+                series_ax.plot(times, would, color=colour, linestyle=DENIED_LINESTYLE, alpha=DENIED_ALPHA,
+                               label=label(f"{pair} (denied: would be)"), **_lone_markers(would))
+                x, y = _ecdf(would)
+                cdf_ax.step(x, y, where="post", color=colour, linestyle=DENIED_LINESTYLE, alpha=DENIED_ALPHA)
             fibre, vacuum = refs.get((str(src), str(dst)), (np.nan, np.nan))
             for ref, style in ((fibre, "--"), (vacuum, ":")):
                 if np.isfinite(ref):
