@@ -37,6 +37,7 @@ import pytest
 
 from leosim.interop import read_satgenpy_folder, satellite_positions_km, write_dynamic_state
 from leosim.interop.hypatia_fstate import InterfaceTable, forwarding_state
+from test_hypatia import read_fstates  # tests/ is on sys.path (no __init__.py)
 
 _NEEDED = ("satgen", "ephem", "astropy", "geopy", "networkx", "exputil")
 _MISSING = [name for name in _NEEDED if importlib.util.find_spec(name) is None]
@@ -77,18 +78,6 @@ def _make_tiny_module():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _read_fstates(folder: Path) -> dict[int, dict[tuple[int, int], tuple[int, int, int]]]:
-    times = sorted(int(p.stem.split("_")[1]) for p in folder.glob("fstate_*.txt"))
-    state: dict[tuple[int, int], tuple[int, int, int]] = {}
-    result = {}
-    for t_ns in times:
-        for line in (folder / f"fstate_{t_ns}.txt").read_text().splitlines():
-            cur, dst, nh, my_if, next_if = (int(v) for v in line.split(","))
-            state[(cur, dst)] = (nh, my_if, next_if)
-        result[t_ns] = dict(state)
-    return result
 
 
 def _walk(state, src: int, dst: int, length_km, limit: int) -> float:
@@ -147,7 +136,7 @@ def reference(tmp_path_factory):
     tles = satgen.tles.read_tles(str(folder / "tles.txt"))
     ground_stations = satgen.ground_stations.read_ground_stations_extended(str(folder / "ground_stations.txt"))
     return {"satgen": satgen, "network": network, "tles": tles, "gs": ground_stations,
-            "theirs": _read_fstates(theirs), "ours": _read_fstates(ours), "theirs_dir": theirs, "ours_dir": ours}
+            "theirs": read_fstates(theirs), "ours": read_fstates(ours), "theirs_dir": theirs, "ours_dir": ours}
 
 
 def _leosim_length(network, t_ns: int, earth_rotation: str = "utc"):

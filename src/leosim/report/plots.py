@@ -40,6 +40,19 @@ def series_colour(index: int) -> str:
     return _TAB10[index % len(_TAB10)]
 
 
+def _rtt_axes(series_ax, cdf_ax, series_title: str, cdf_ylabel: str) -> None:
+    """Titles, labels and limits shared by the RTT time-series panel and its CDF panel."""
+    series_ax.set_title(series_title)
+    series_ax.set_ylabel("Round-trip time (ms)")
+    series_ax.set_ylim(bottom=0)
+    _time_axis(series_ax)
+    cdf_ax.set_title("Distribution (CDF)")
+    cdf_ax.set_xlabel("Round-trip time (ms)")
+    cdf_ax.set_ylabel(cdf_ylabel)
+    cdf_ax.set_xlim(left=0)
+    cdf_ax.set_ylim(0, 1.02)
+
+
 def _time_axis(ax) -> None:
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
@@ -184,15 +197,7 @@ def pair_latency_figure(tables: dict):
                 if np.isfinite(ref):
                     series_ax.axhline(ref, color=colour, linestyle=style, linewidth=1.0)
                     cdf_ax.axvline(ref, color=colour, linestyle=style, linewidth=1.0)
-        series_ax.set_title("RTT between named pairs")
-        series_ax.set_ylabel("Round-trip time (ms)")
-        series_ax.set_ylim(bottom=0)
-        _time_axis(series_ax)
-        cdf_ax.set_title("Distribution (CDF)")
-        cdf_ax.set_xlabel("Round-trip time (ms)")
-        cdf_ax.set_ylabel("Fraction of instants")
-        cdf_ax.set_xlim(left=0)
-        cdf_ax.set_ylim(0, 1.02)
+        _rtt_axes(series_ax, cdf_ax, "RTT between named pairs", "Fraction of instants")
         handles, labels = series_ax.get_legend_handles_labels()
         handles += [Line2D([], [], color="black", linestyle="--", linewidth=1.0),
                     Line2D([], [], color="black", linestyle=":", linewidth=1.0)]
@@ -241,15 +246,8 @@ def user_latency_figure(tables: dict):
                 fibre = fibre[np.isfinite(fibre)]
                 if fibre.size:
                     cdf_ax.axvline(float(np.median(fibre)), color=colour, linestyle="--", linewidth=1.0)
-        series_ax.set_title("RTT from terminals to their PoP (median, min-max band)")
-        series_ax.set_ylabel("Round-trip time (ms)")
-        series_ax.set_ylim(bottom=0)
-        _time_axis(series_ax)
-        cdf_ax.set_title("Distribution (CDF)")
-        cdf_ax.set_xlabel("Round-trip time (ms)")
-        cdf_ax.set_ylabel("Fraction of terminal-instants")
-        cdf_ax.set_xlim(left=0)
-        cdf_ax.set_ylim(0, 1.02)
+        _rtt_axes(series_ax, cdf_ax, "RTT from terminals to their PoP (median, min-max band)",
+                  "Fraction of terminal-instants")
         handles, labels = series_ax.get_legend_handles_labels()
         if summary is not None:
             handles.append(Line2D([], [], color="black", linestyle="--", linewidth=1.0))
