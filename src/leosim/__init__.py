@@ -7,7 +7,7 @@ The curated public names live here; everything else may change between releases.
 4408
 """
 
-from .access import access_at
+from .service.access import access_at
 from .errors import LeosimError, LeosimInputError
 from .geometry import look_angles, visible_pairs
 from .ground.geodesy import ecef_to_geodetic, enu_basis, geodetic_to_ecef

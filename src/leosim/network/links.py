@@ -382,3 +382,11 @@ def gsl_edges_by_elevation(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg
     i, j, _, _, rng = visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg, site_tree=site_tree)
     # visible_pairs already sorts by site then satellite.
     return (np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64), np.asarray(rng, dtype=np.float64))
+
+
+def default_isls(constellation) -> np.ndarray:
+    """The lasers a constellation gets when none are named: plus-grid for generated shells; none (bent
+    pipe) when planes are unknown (element files)."""
+    if (constellation.plane < 0).any():
+        return np.zeros((0, 2), dtype=np.int64)
+    return plus_grid_isls(constellation.shell, constellation.plane, constellation.slot)

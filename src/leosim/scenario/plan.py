@@ -21,6 +21,7 @@ from ..ground.sites import Sites, default_cities, default_gateways, default_pops
 from ..policy.fleets import Fleet, PayerPeriod, Tenant
 from ..policy.rules import Rule, check_rules
 from ..timebase import Times, parse_utc
+from ..service.rules import RuleBook
 from .schema import RuleSpec, ScenarioSpec
 
 WHATIF_DECIDED_AT = "2200-01-01T00:00:00Z"
@@ -80,7 +81,7 @@ class Plan:
 
     # -- pickling: drop what can be rebuilt -------------------------------------------------------------
     def __getstate__(self):
-        keep = ("spec", "base_dir", "source", "text", "times", "input_hashes")
+        keep = ("spec", "base_dir", "source", "text", "times", "input_hashes")  # the rest is rebuilt
         return {k: self.__dict__[k] for k in keep}
 
     def __setstate__(self, state):
@@ -358,22 +359,57 @@ class Plan:
 
     # -- policy --------------------------------------------------------------------------------------------
     @cached_property
+    def scenario_rules(self) -> tuple[Rule, ...]:
+        """The rules written in the scenario (``[[policy.rules]]``)."""
+        return tuple(self._checked_rule(spec, f"policy.rules[{i}]") for i, spec in enumerate(self.spec.policy.rules))
+
+    @cached_property
+    def store_rules(self) -> tuple[Rule, ...]:
+        """The rules of the scenario's policy store (``[policy] store``), if any."""
+        if not self.spec.policy.store:
+            return ()
+        from ..policy.store import PolicyStore
+
+        with PolicyStore(self.path(self.spec.policy.store)) as store:
+            return tuple(store.rules())
+
+    @cached_property
     def rules(self) -> tuple[Rule, ...]:
         """Baseline rules: the scenario's, then those of the policy store (if any)."""
-        rules = []
-        for i, spec in enumerate(self.spec.policy.rules):
-            rules.append(self._checked_rule(spec, f"policy.rules[{i}]"))
-        if self.spec.policy.store:
-            from ..policy.store import PolicyStore
+        return self.rule_book().rules
 
-            with PolicyStore(self.path(self.spec.policy.store)) as store:
-                rules.extend(store.rules())
-        self._check_subjects(rules, "policy.rules")
+    def rule_book(self, store_rules=()) -> RuleBook:
+        """The baseline :class:`~leosim.service.rules.RuleBook`: the scenario's rules, then its store's, then
+        ``store_rules`` (e.g. ``leosim access --db``), with the scenario's default states; checked."""
+        policy = self.spec.policy
+        book = RuleBook.combine(self.scenario_rules, (*self.store_rules, *store_rules),
+                                default_state=policy.default_state,
+                                landing_default_state=policy.landing_default_state)
+        self._check_subjects(book.rules, "policy.rules")
         try:
-            check_rules(rules)
+            check_rules(book.rules)
         except LeosimInputError as error:
             raise LeosimInputError(error.message, source=self.source, field="policy.rules") from None
-        return tuple(rules)
+        return book
+
+    @cached_property
+    def rule_books(self) -> tuple[RuleBook, ...]:
+        """One rule book per variant (:attr:`variants`): the baseline, then each what-if's."""
+        base = self.rule_book()
+        return tuple(base.with_rules(v.rules[len(base.rules):]) for v in self.variants)
+
+    @cached_property
+    def service_engine(self):
+        """The :class:`~leosim.service.ServiceEngine` of this scenario (built once per process)."""
+        from ..service.engine import ServiceEngine
+
+        return ServiceEngine.from_plan(self)
+
+    @cached_property
+    def assigned_pop(self) -> np.ndarray | None:
+        """Assigned PoP site index per terminal (``-1``: the best PoP); None when every terminal takes its
+        best PoP."""
+        return None
 
     def _checked_rule(self, spec: RuleSpec, where: str, **kwargs) -> Rule:
         try:
