@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from leosim.access import ACCESS_KEYS, access_at
+from leosim.service.access import ACCESS_KEYS, access_at
 from leosim.cli import main
 from leosim.orbits.constellation import Constellation
 from leosim.policy.rules import Rule

@@ -332,3 +332,12 @@ def first_satellite(paths: np.ndarray, n_sat: int) -> np.ndarray:
     first = np.argmax(paths >= 0, axis=1)
     second = paths[np.arange(first.size), np.minimum(first + 1, paths.shape[1] - 1)]
     return np.where((second >= 0) & (second < n_sat), second, -1)
+
+
+def territory_verdicts(book: RuleBook, country3, region, instants) -> np.ndarray:
+    """Deciding rule index ``(territory, time)`` (``-1``: no rule, the default state) of territories given by
+    country (ISO alpha-3) and custom region ('' for none), under ``book`` at ``instants``: the state a
+    terminal of no fleet would get there (for maps)."""
+    _, rule = evaluate(book.rules, territory=country3, region=region, fleet=None, terminal_id=None,
+                       instants=instants, default_state=book.default_state, check=False)
+    return np.asarray(rule, dtype=np.int64)

@@ -62,12 +62,11 @@ class RuleBook:
                 default_state: str = DEFAULT_STATE,
                 landing_default_state: str = LANDING_DEFAULT_STATE) -> RuleBook:
         """The scenario's rules, then the store's: the one way the two are put together."""
-        scenario_rules, store_rules = tuple(scenario_rules), tuple(store_rules)
-        return cls((*scenario_rules, *store_rules), ("scenario",) * len(scenario_rules) + ("store",) * len(store_rules),
-                   default_state, landing_default_state)
+        book = cls(default_state=default_state, landing_default_state=landing_default_state)
+        return book.with_rules(scenario_rules, "scenario").with_rules(store_rules, "store")
 
     def with_rules(self, extra: Sequence[Rule], source: str = "scenario") -> RuleBook:
-        """These rules, then ``extra`` (a what-if's rules, decided last)."""
+        """These rules, then ``extra`` from ``source`` (a store's rules; a what-if's, decided last)."""
         extra = tuple(extra)
         return RuleBook((*self.rules, *extra), (*self.sources, *(source,) * len(extra)), self.default_state,
                         self.landing_default_state)

@@ -120,7 +120,8 @@ def policy(request: Request, _: Reader, at: TimeParam = "now") -> dict:
     with state.store() as store:
         stored = store.rules_at(when)
     rows = [_rule_row(r, "store") for r in stored]
-    rows += [_rule_row(r, "scenario") for r in state.scenario_rules if r.in_force(when)]
+    rows += [_rule_row(r, source) for r, source in zip(state.book.rules, state.book.sources, strict=True)
+             if r.in_force(when)]
     rows.sort(key=lambda r: (r["subject"], r["decided_at"] or ""))
     return {"at": iso(when), "rules": rows}
 
