@@ -65,13 +65,12 @@ def access(lat_deg, lon_deg, site, at, scenario_file, constellation, tle, db, mi
 
 
 def _scenario_access(scenario_file, lat_deg, lon_deg, site, at, constellation, tle, db, min_elevation_deg):
-    from ..scenario import Scenario
     from ..service.access import access_at
 
     if constellation is not None or tle is not None or min_elevation_deg is not None:
         raise LeosimInputError("--scenario sets the constellation and the masks: leave out --constellation, "
                                "--tle and --min-elevation (or edit the scenario)", field="--scenario")
-    scenario = Scenario.from_toml(scenario_file)
+    scenario = _load_scenario(scenario_file)
     store_rules = _store_rules(db, required=True) if db is not None else ()
     try:
         return access_at(lat_deg, lon_deg, at, site=site, scenario=scenario, store_rules=store_rules)
@@ -79,6 +78,32 @@ def _scenario_access(scenario_file, lat_deg, lon_deg, site, at, constellation, t
         if site is not None and error.field in (None, "", "site"):
             raise LeosimInputError(error.message, source=scenario_file, field="--site") from None
         raise
+
+
+def _load_scenario(path):
+    """The scenario in ``path``, built once per process for the same file contents (a process that asks
+    many questions of one scenario, e.g. a notebook driving the CLI, reuses its plan and engine)."""
+    import hashlib
+    from pathlib import Path
+
+    from ..scenario import Scenario
+
+    file = Path(path)
+    if not file.is_file():
+        raise LeosimInputError(f"file not found: {file}" if not file.exists() else f"{file} is not a file",
+                               field="--scenario")
+    key = (str(file.resolve()), hashlib.sha256(file.read_bytes()).hexdigest())
+    found = _SCENARIOS.get(key)
+    if found is None:
+        found = _SCENARIOS[key] = Scenario.from_toml(file)
+        while len(_SCENARIOS) > _SCENARIO_CACHE_SIZE:
+            _SCENARIOS.pop(next(iter(_SCENARIOS)))
+    return found
+
+
+_SCENARIOS: dict = {}
+#: Scenarios kept by :func:`_load_scenario` (each holds its plan, engine and constellation).
+_SCENARIO_CACHE_SIZE = 4
 
 
 def _constellation(constellation, tle):
