@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import click
-import numpy as np
 
 from ..errors import LeosimInputError
 from ._options import make_times, progress
+
+if TYPE_CHECKING:
+    import numpy as np
 
 RTT_COLUMNS = ("time_s", "time_utc", "src", "dst", "rtt_ms", "hops", "path")
 """The columns ``leosim rtt`` writes, in order (a contract)."""
@@ -40,6 +43,8 @@ def _load_network(constellation, tle, hypatia):
 
 def _load_sites(spec: str, network, mode: str):
     """Sites from ``FILE``, ``default-cities:N`` or ``hypatia``; user mode adds the default gateways and PoPs."""
+    import numpy as np
+
     from ..ground.sites import Sites, default_cities, default_ground_infrastructure
 
     if spec == "hypatia":
@@ -63,6 +68,8 @@ def _load_sites(spec: str, network, mode: str):
 
 
 def _isls(isl: str | None, constellation, network):
+    import numpy as np
+
     from ..network.links import load_isl_file, plus_grid_isls
 
     if isl is None:
@@ -81,6 +88,8 @@ def _isls(isl: str | None, constellation, network):
 
 def _pairs(sites, pair_args, all_pairs: bool, mode: str) -> tuple[np.ndarray, np.ndarray]:
     """Source and destination site indices; in user mode a destination ``pop`` means the best PoP (-1)."""
+    import numpy as np
+
     src, dst = [], []
     for a, b in pair_args:
         src.append(sites.index_of(a))
@@ -129,6 +138,9 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
     Columns: time_s, time_utc, src, dst, rtt_ms, hops, path (space-separated node ids: satellites
     0..N-1, then site j as N+j, Hypatia's numbering; empty when there is no path, with rtt_ms NaN).
     """
+    import numpy as np
+
+    from ..network.paths import path_strings
     from ..network.routing import Router
     from ..output import TableWriter, table_format
 
@@ -168,13 +180,9 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
                               "time_utc": np.full(src.size, states.times.utc[k]),
                               "src": ids[src], "dst": np.where(dst >= 0, ids[np.maximum(dst, 0)], dst_ids),
                               "rtt_ms": routes.rtt_ms, "hops": routes.hops.astype(np.int64),
-                              "path": _paths_text(routes.paths)})
+                              "path": path_strings(routes.paths)})
     click.echo(f"wrote {writer.rows} rows ({len(times)} instants x {src.size} pairs) to {out}", err=True)
     if left_out:
         listed = ", ".join(f"{count} {reason.replace('_', ' ')}" for reason, count in sorted(left_out.items()))
         click.echo(f"note: ISLs left out (link-instants): {listed}", err=True)
 
-
-def _paths_text(paths: np.ndarray) -> np.ndarray:
-    """Space-separated node ids per row of a padded path array ('' where there is no path)."""
-    return np.array([" ".join(str(n) for n in row if n >= 0) for row in paths.tolist()], dtype=object)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import click
-import numpy as np
 
 from ._options import constellation_options, load_constellation, make_times, progress, time_window_options
 
@@ -40,6 +39,8 @@ def positions(constellation, tle, start, duration_s, step_s, out):
 
     Columns: time_utc, sat_id, name, x_km, y_km, z_km, lat_deg, lon_deg, alt_km.
     """
+    import numpy as np
+
     from ..ground.geodesy import ecef_to_geodetic
     from ..orbits.propagate import chunk_steps
     from ..output import TableWriter, table_format
@@ -77,6 +78,8 @@ def visible(constellation, tle, lat_deg, lon_deg, alt_m, min_elevation_deg, star
 
     Columns: time_utc, sat_id, elevation_deg, azimuth_deg, range_km. Without --out, prints a summary.
     """
+    import numpy as np
+
     from ..errors import LeosimInputError
     from ..ground.geodesy import enu_basis, geodetic_to_ecef
     from ..output import table_format, write_table
@@ -120,6 +123,8 @@ def visible(constellation, tle, lat_deg, lon_deg, alt_m, min_elevation_deg, star
               help="A preset name.")
 def demo(at, constellation):
     """Starlink satellites in view over Kyiv and Taipei (the placeholder main job)."""
+    import numpy as np
+
     from ..ground.geodesy import enu_basis, geodetic_to_ecef
     from ..orbits.constellation import Constellation
     from ..timebase import Times
