@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ..constants import DEFAULT_MIN_ELEVATION_DEG
 from ..errors import LeosimInputError
 from ._options import constellation_options
 
@@ -22,7 +23,7 @@ def register(group) -> None:
 @constellation_options
 @click.option("--db", "db", type=click.Path(dir_okay=False),
               help="Policy store (default: $LEOSIM_DB, else the per-user data directory).")
-@click.option("--min-elevation", "min_elevation_deg", type=float, default=25.0, show_default=True,
+@click.option("--min-elevation", "min_elevation_deg", type=float, default=DEFAULT_MIN_ELEVATION_DEG, show_default=True,
               help="Elevation mask of the terminal, degrees.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (keys: territory, visible_sats, covered, "
               "routable, rtt_ms, gateway, pop, allowed, rule).")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..constants import DEFAULT_MIN_ELEVATION_DEG, RTT_CHUNK_BYTES
 from ..errors import LeosimInputError
 from ._options import make_times, progress
 
@@ -125,8 +126,8 @@ def _pairs(sites, pair_args, all_pairs: bool, mode: str) -> tuple[np.ndarray, np
               show_default=True, help="Routing mode.")
 @click.option("--isl", "isl", help="ISLs: plus-grid (default), none, or an isls.txt file.")
 @click.option("--min-elevation", "min_elevation_deg", type=float,
-              help="Elevation mask, degrees (default 25; with --hypatia, Hypatia's max GSL length is used "
-                   "unless this is given).")
+              help=f"Elevation mask, degrees (default {DEFAULT_MIN_ELEVATION_DEG:g}; with --hypatia, Hypatia's max "
+                   "GSL length is used unless this is given).")
 @click.option("--fibre", "fibre", type=click.Path(dir_okay=False),
               help="User mode: CSV of measured gateway-to-PoP fibre (gateway, pop, distance_km); unlisted pairs "
                    "use the great circle.")
@@ -151,7 +152,8 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
     sites = _load_sites(sites_spec, network, mode)
     src, dst = _pairs(sites, pair_args, all_pairs, mode)
     times = make_times(start, duration_s, step_s, sats.epoch if network is None else network.epoch)
-    gsl = {"site_up": sites.up, "min_elevation_deg": 25.0 if min_elevation_deg is None else min_elevation_deg}
+    gsl = {"site_up": sites.up,
+           "min_elevation_deg": DEFAULT_MIN_ELEVATION_DEG if min_elevation_deg is None else min_elevation_deg}
     if network is not None and min_elevation_deg is None:
         gsl = {"max_gsl_length_km": network.max_gsl_length_km}
     if fibre is not None and mode != "user":
@@ -163,13 +165,12 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
     router = Router(sites.ecef_km, sites.kinds, mode=mode, isls=_isls(isl, sats, network),
                     max_isl_length_km=network.max_isl_length_km if network is not None else None, **gsl)
     n_sat, ids = len(sats), np.asarray(sites.ids, dtype=str)
-    max_bytes = 64 * 1024 * 1024
     from ..orbits.propagate import chunk_steps
 
-    chunks = math.ceil(len(times) / chunk_steps(n_sat, max_bytes))
+    chunks = math.ceil(len(times) / chunk_steps(n_sat, RTT_CHUNK_BYTES))
     left_out: dict[str, int] = {}  # ISLs not usable at an instant, by reason (too long, Earth-blocked, ...)
     with TableWriter(out) as writer:
-        for states in progress(sats.iter_states(times, max_bytes=max_bytes), total=chunks, desc="rtt"):
+        for states in progress(sats.iter_states(times, max_bytes=RTT_CHUNK_BYTES), total=chunks, desc="rtt"):
             offsets = (states.times.utc - times.utc[0]).astype(np.int64) / 1e9
             for k in range(len(states.times)):
                 routes = router.route(states.position_km[k], src, dst)
