@@ -20,9 +20,9 @@ from leosim.scenario.api import Scenario
 from leosim.service.access import access_at
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from leosim.web import ServerState, create_app  # noqa: E402
+from leosim.web import ServerState, create_app
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 RTT_TOL_MS = 1e-3

@@ -14,10 +14,10 @@ from click.testing import CliRunner
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
 
-from leosim.service.access import ACCESS_KEYS
 from leosim.cli import main as cli
 from leosim.policy.store import PolicyStore
 from leosim.policy.tokens import create_token, token_sha256, verify_token
+from leosim.service.access import ACCESS_KEYS
 from leosim.web import ServerState, create_app
 from leosim.web.state import MAX_RTT_STEPS
 

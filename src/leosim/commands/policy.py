@@ -10,9 +10,6 @@ import json
 
 import click
 
-from ..policy.subjects import resolve_subject
-from ..timebase import parse_utc
-
 _DB_HELP = "policy store (SQLite file); default $LEOSIM_DB or the per-user data directory"
 
 
@@ -72,6 +69,8 @@ def set_command(territory, state, valid_from, valid_until, author, reason, allow
     terminal:ID or fleet:NAME. STATE is active, denied or restricted.
     """
     from ..policy.rules import Rule
+    from ..policy.subjects import resolve_subject
+    from ..timebase import parse_utc
 
     start = parse_utc(valid_from, source="--from")
     end = parse_utc(valid_until, source="--until") if valid_until else None
@@ -93,6 +92,8 @@ def set_command(territory, state, valid_from, valid_until, author, reason, allow
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def show_command(at, as_of, db, as_json):
     """The rules in force at an instant (--at)."""
+    from ..timebase import parse_utc
+
     instant = parse_utc(at, source="--at")
     cutoff = parse_utc(as_of, source="--as-of") if as_of else None
     with _open(db, read_only=True) as store:

@@ -50,6 +50,10 @@ def _progress_bar(total_label: str):
 @click.option("--no-report", is_flag=True, help="Write the tables only.")
 def run(scenario_file, out, workers, backend, scheduler, resume, chunk_steps, no_report):
     """Run a scenario: Parquet tables, the resolved scenario and report.html in --out."""
+    from ..scenario.backends import make_backend
+
+    # The backend first: a missing extra (dask) or a bad --scheduler fails before the scenario loads.
+    backend = make_backend(backend, workers=workers, scheduler=scheduler)
     from ..scenario import Scenario
 
     scenario = Scenario.from_toml(scenario_file)
@@ -57,7 +61,7 @@ def run(scenario_file, out, workers, backend, scheduler, resume, chunk_steps, no
     update, close = _progress_bar("run")
     try:
         result = scenario.run(out, workers=workers, chunk_steps=chunk_steps, progress=update,
-                              report=False if no_report else None, backend=backend, scheduler=scheduler,
+                              report=False if no_report else None, backend=backend,
                               resume=resume)
     finally:
         close()

@@ -32,6 +32,10 @@ def serve(scenario, results_dir, host, port, db, no_run, cors_origins):
     Without either, serves starlink-gen1 with the default cities, gateways and PoPs over two hours from
     the current hour. Writes (POST /api/policy) need an operator token: `leosim token create`.
     """
+    from .._extras import import_extra
+
+    for module in ("fastapi", "uvicorn"):
+        import_extra(module, extra="serve", feature="leosim serve")
     import uvicorn
 
     from ..web import ServerState, create_app

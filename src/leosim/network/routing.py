@@ -42,6 +42,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import LeosimInputError
 from ..ground.geodesy import ecef_to_geodetic
+from ..ground.sites import SITE_KINDS
 from .graph import MIN_EDGE_DELAY_S, NodeLayout, delay_graph
 from .links import (
     IslReport,
@@ -53,10 +54,6 @@ from .references import MS_PER_S, fibre_one_way_s, great_circle_km
 
 MODES = ("isl", "bent-pipe", "ground-relay", "user")
 """Routing modes accepted by :class:`Router`."""
-
-SITE_KINDS = ("terminal", "gateway", "pop", "city")
-"""Site kinds the network layer knows."""
-
 
 @dataclass(frozen=True)
 class Paths:

@@ -4,7 +4,13 @@
 with no external resources; :func:`leosim.report.plots.figure` gives any single plot as a matplotlib figure.
 """
 
-from . import plots
-from .html import build_report
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    "build_report": ".html",
+    "plots": ".plots",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["build_report", "plots"]

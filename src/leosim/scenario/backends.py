@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from .._extras import import_extra
 from ..errors import LeosimInputError
 
 BACKENDS = ("in-process", "processes", "dask")
@@ -120,17 +121,16 @@ class DaskBackend:
 
     def __init__(self, workers: int = 2, *, scheduler: str | None = None, client=None,
                  retries: int = DEFAULT_RETRIES):
+        if client is None:  # fail before any work starts, naming the extra to install
+            import_extra("distributed", extra="dask", feature="the dask backend")
         self.workers = int(workers)
         self.scheduler = scheduler
         self.client = client
         self.retries = int(retries)
 
     def _connect(self):
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise LeosimInputError("the dask backend needs the 'dask' and 'distributed' packages "
-                                   "(pip install 'dask[distributed]')", field="backend") from None
+        from distributed import Client, LocalCluster
+
         if self.client is not None:
             return self.client, None, False
         if self.scheduler is not None:

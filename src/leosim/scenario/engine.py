@@ -2,9 +2,9 @@
 
 :func:`run_chunk` takes a :class:`~leosim.scenario.plan.Plan` and a chunk of instants and returns
 columns (plain NumPy arrays) for the per-instant tables; what each terminal gets is decided by the
-plan's :class:`~leosim.service.ServiceEngine`, the same engine ``leosim access`` and ``leosim serve`` use. Chunks are independent: a chunk propagates its
-own instants, builds its own links and routes, so any split of the window into chunks, in any order, on
-any worker, gives the same rows.
+plan's :class:`~leosim.service.ServiceEngine`, the same engine ``leosim access`` and ``leosim serve``
+use. Chunks are independent: a chunk propagates its own instants, builds its own links and routes, so any
+split of the window into chunks, in any order, on any worker, gives the same rows.
 """
 
 from __future__ import annotations

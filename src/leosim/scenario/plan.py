@@ -20,8 +20,8 @@ from ..errors import LeosimInputError
 from ..ground.sites import Sites, default_cities, default_gateways, default_pops
 from ..policy.fleets import Fleet, PayerPeriod, Tenant
 from ..policy.rules import Rule, check_rules
-from ..timebase import Times, parse_utc
 from ..service.rules import RuleBook
+from ..timebase import Times, parse_utc
 from .schema import RuleSpec, ScenarioSpec
 
 WHATIF_DECIDED_AT = "2200-01-01T00:00:00Z"

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..constants import DEFAULT_MIN_ELEVATION_DEG
 from ..errors import LeosimInputError
 
 Instant = dt.datetime | dt.date | str
@@ -61,8 +62,10 @@ class NetworkSpec(_Strict):
     isl_shift: int = Field(0, ge=0, description="Plus-grid: slot shift between neighbouring planes.")
     routing: Literal["isl", "bent-pipe", "ground-relay", "user"] = Field(
         "user", description="`user`: terminal → satellites → gateway → PoP (what a terminal experiences).")
-    terminal_min_elevation_deg: float = Field(25.0, ge=0, le=90, description="Elevation mask of terminals.")
-    gateway_min_elevation_deg: float = Field(25.0, ge=0, le=90, description="Elevation mask of gateways.")
+    terminal_min_elevation_deg: float = Field(DEFAULT_MIN_ELEVATION_DEG, ge=0, le=90,
+                                              description="Elevation mask of terminals.")
+    gateway_min_elevation_deg: float = Field(DEFAULT_MIN_ELEVATION_DEG, ge=0, le=90,
+                                             description="Elevation mask of gateways.")
     max_gsl_length_km: float | None = Field(
         None, gt=0, description="Hypatia's GSL rule for [[pairs]]: every satellite within this range (instead of "
                                 "the elevation masks).")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import DEFAULT_MIN_ELEVATION_DEG
+from ..constants import DEFAULT_MIN_ELEVATION_DEG
 from ..ground.sites import Sites
 from ..network.paths import path_strings
 from ..network.routing import ExtraSites, Router, StepRoutes
