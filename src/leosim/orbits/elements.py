@@ -40,6 +40,7 @@ from sgp4 import omm as _sgp4_omm
 from sgp4.api import Satrec
 
 from ..errors import LeosimInputError
+from ..timebase import check_utc_range
 
 __all__ = [
     "ElementSet",
@@ -516,6 +517,10 @@ def _elements_from_omm(records: list[dict], source: str, where: Callable[[int, s
         except ValueError:
             fail(i, "EPOCH", f"EPOCH = {epoch_text!r} is not a valid UTC date and time; accepted: ISO 8601 "
                              "'YYYY-MM-DDTHH:MM:SS[.ffffff]' (optionally ending in Z)")
+        try:  # checked in microseconds, before datetime64[ns] could wrap it (EPOCH 9999 would give 1815)
+            check_utc_range(np.datetime64(whole, "us"), source=source)
+        except LeosimInputError as error:
+            fail(i, "EPOCH", f"EPOCH = {epoch_text!r}: {error.message}")
         epoch_ns = np.datetime64(whole, "ns") + np.timedelta64(frac_ns, "ns")
         # sgp4.omm.initialize reads EPOCH with microsecond resolution; round to the nearest microsecond.
         epoch_us = whole + _dt.timedelta(microseconds=round(frac_ns / 1000))

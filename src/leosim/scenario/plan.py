@@ -20,10 +20,10 @@ from ..errors import LeosimInputError
 from ..ground.sites import Sites, default_cities, default_gateways, default_pops
 from ..policy.fleets import Fleet, PayerPeriod, Tenant
 from ..policy.rules import Rule, check_rules
-from ..timebase import Times, parse_utc
+from ..timebase import LATEST_UTC, Times, parse_utc
 from .schema import RuleSpec, ScenarioSpec
 
-WHATIF_DECIDED_AT = "2200-01-01T00:00:00Z"
+WHATIF_DECIDED_AT = LATEST_UTC  # the last supported instant: after any decision a scenario can record
 """What-if rules are recorded as decided at this instant, after every real decision, so they win
 among rules of the same precedence."""
 
