@@ -34,6 +34,7 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import tomllib
 from dataclasses import dataclass, replace
@@ -161,8 +162,21 @@ def store_error(error: BaseException, path) -> LeosimStoreError:
         return LeosimStoreBusy(f"policy store is busy: another process held its write lock for over "
                                f"{BUSY_TIMEOUT_S:g} s; try again ({text})", source=str(path))
     if any(word in lowered for word in ("full", "disk i/o", "readonly", "read-only", "unable to open")):
-        return LeosimStoreError(f"cannot write the policy store: {text}", source=str(path))
+        if _disk_full(path):  # SQLite reports ENOSPC in WAL mode as a mere "disk I/O error": say what it is
+            text = f"no space left on the device ({text})"
+        return LeosimStoreError(f"cannot use the policy store: {text}", source=str(path))
     return LeosimStoreError(f"damaged or not a leosim policy store ({text})", source=str(path))
+
+
+#: Free space under which a failed write is reported as a full disk, bytes (a page or two of SQLite).
+_FULL_DISK_BYTES = 64 * 1024
+
+
+def _disk_full(path) -> bool:
+    try:
+        return shutil.disk_usage(Path(path).resolve().parent).free < _FULL_DISK_BYTES
+    except OSError:
+        return False
 
 
 def _store_errors(method):

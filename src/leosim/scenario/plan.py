@@ -74,7 +74,12 @@ class Plan:
         self.base_dir = Path(base_dir)
         self.source = source
         self.text = text
-        self.times = Times.from_range(_instant(spec.time.start), spec.time.duration_s, spec.time.step_s)
+        try:  # the start, and start + duration, are checked against the supported range before conversion
+            self.times = Times.from_range(_instant(spec.time.start), spec.time.duration_s, spec.time.step_s)
+        except LeosimInputError as error:
+            raise LeosimInputError(error.message, source=source,
+                                   field="time." + {None: "start", "duration": "duration_s", "step": "step_s"}.get(
+                                       error.field, str(error.field))) from None
         self._check_files()
         self.input_hashes = self._hash_inputs()
 
@@ -366,7 +371,7 @@ class Plan:
         if self.spec.policy.store:
             from ..policy.store import PolicyStore
 
-            with PolicyStore(self.path(self.spec.policy.store)) as store:
+            with PolicyStore(self.path(self.spec.policy.store), read_only=True) as store:
                 rules.extend(store.rules())
         self._check_subjects(rules, "policy.rules")
         try:
