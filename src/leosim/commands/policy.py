@@ -145,7 +145,7 @@ def verify_command(ctx, db, expect_head):
     """
     from ..policy.store import parse_head
 
-    expected = parse_head(expect_head) if expect_head else None
+    expected = parse_head(expect_head) if expect_head is not None else None
     with _open(db, read_only=True) as store:
         broken = store.verify(expect_head=expected)
         seq, head = store.head()
@@ -169,7 +169,7 @@ def head_command(ctx, db):
         broken = store.verify()
         seq, head = store.head()
     if broken is not None:
-        click.echo(f"broken: {broken}", err=True)
+        click.echo(f"error: {store.path}: the audit log is broken ({broken}); no head to keep", err=True)
         ctx.exit(1)
     click.echo(f"{seq}:{head}")
 

@@ -87,6 +87,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: The table each migration creates (a store at version v has the first v).
+_TABLES = ("audit", "chain_head", "api_tokens")
 
 _ENTRY_FIELDS = ("seq", "recorded_at", "author", "action", "rule_id", "rule", "reason", "previous",
                  "prev_hash")
@@ -214,9 +216,13 @@ class PolicyStore:
             if read_only and not created and not memory:
                 self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
                                            timeout=BUSY_TIMEOUT_S, isolation_level=None)
-                if self._read_version() == SCHEMA_VERSION:
+                version = self._read_version()
+                if version == SCHEMA_VERSION:
                     return
-                self._db.close()  # schema behind (or a fresh file): open for writing once to migrate
+                if version == 0:  # an empty file is not a store; reading must not turn it into one
+                    raise LeosimStoreError("empty file, not a policy store (a store is created by `leosim "
+                                           "policy set`)", source=str(self.path))
+                self._db.close()  # schema behind: open for writing once to migrate
             self._db = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
             self._db.execute("PRAGMA foreign_keys = ON")
             if not memory and self._db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
@@ -259,6 +265,10 @@ class PolicyStore:
         if not isinstance(version, int) or version > SCHEMA_VERSION:
             raise LeosimStoreError(f"store has schema version {version!r}, newer than this leosim "
                                    f"({SCHEMA_VERSION}); upgrade leosim", source=str(self.path))
+        missing = [table for table in _TABLES[:version] if table not in tables]
+        if missing:
+            raise LeosimStoreError(f"damaged policy store: table {', '.join(missing)} missing (dropped) although "
+                                   f"the schema is at version {version}", source=str(self.path))
         return version
 
     def _rollback(self) -> None:

@@ -118,14 +118,20 @@ def verify_token(store, token: str | None) -> TokenInfo | None:
 
 def list_tokens(store) -> list[dict]:
     """Every token's id, name, role, created_at and revoked_at (never the hash)."""
-    rows = store._db.execute("SELECT id, name, role, created_at, revoked_at FROM api_tokens ORDER BY id")
+    try:
+        rows = store._db.execute("SELECT id, name, role, created_at, revoked_at FROM api_tokens ORDER BY id").fetchall()
+    except sqlite3.DatabaseError as error:
+        raise store_error(error, store.path) from None
     return [dict(zip(("id", "name", "role", "created_at", "revoked_at"), row, strict=True)) for row in rows]
 
 
 def revoke_token(store, token_id: int) -> None:
     """Mark a token revoked (it stops working at once)."""
     revoked = str(parse_utc("now").astype("datetime64[s]")) + "Z"
-    cursor = store._db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                               (revoked, int(token_id)))
+    try:
+        cursor = store._db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                                   (revoked, int(token_id)))
+    except sqlite3.DatabaseError as error:
+        raise store_error(error, store.path) from None
     if cursor.rowcount == 0:
         raise LeosimInputError(f"no active token #{token_id}", field="token_id")
