@@ -1,6 +1,8 @@
 """The ``leosim`` command line. Each concept's commands live in :mod:`leosim.commands`.
 
-Bad input (:class:`~leosim.errors.LeosimInputError`) prints one ``error:`` line to stderr and exits 2.
+Bad input (:class:`~leosim.errors.LeosimInputError`) prints one ``error:`` line to stderr and exits 2; a
+store that cannot be used (:class:`~leosim.errors.LeosimStoreError`: damaged, foreign, busy, full disk)
+prints one ``error:`` line naming it and exits 1.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import sys
 import click
 
 from .commands import access, hypatia, network, physical, policy, scenario, serve
-from .errors import LeosimInputError
+from .errors import LeosimInputError, LeosimStoreError
 
 
 class _LeosimGroup(click.Group):
@@ -22,6 +24,9 @@ class _LeosimGroup(click.Group):
         except LeosimInputError as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(2)
+        except LeosimStoreError as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(1)
         except FileNotFoundError as error:
             click.echo(f"error: {error.filename or error}: no such file", err=True)
             ctx.exit(2)

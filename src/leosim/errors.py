@@ -35,3 +35,20 @@ class LeosimInputError(LeosimError, ValueError):
         if self.field is not None:
             where.append(f"field {self.field}")
         return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class LeosimStoreError(LeosimError):
+    """A policy store that cannot be used: damaged, foreign, unwritable (full disk) or busy.
+
+    Not bad input: the CLI prints one ``error:`` line naming the store and exits 1; the server answers 503
+    for :class:`LeosimStoreBusy` and 500 otherwise. ``source`` names the store's file.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None):
+        self.message = message
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class LeosimStoreBusy(LeosimStoreError):
+    """Another process held the policy store's write lock for longer than a writer waits."""

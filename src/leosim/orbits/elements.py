@@ -40,6 +40,7 @@ from sgp4 import omm as _sgp4_omm
 from sgp4.api import Satrec
 
 from ..errors import LeosimInputError
+from ..timebase import check_utc_range
 
 __all__ = [
     "ElementSet",
@@ -516,7 +517,11 @@ def _elements_from_omm(records: list[dict], source: str, where: Callable[[int, s
         except ValueError:
             fail(i, "EPOCH", f"EPOCH = {epoch_text!r} is not a valid UTC date and time; accepted: ISO 8601 "
                              "'YYYY-MM-DDTHH:MM:SS[.ffffff]' (optionally ending in Z)")
-        epoch_ns = np.datetime64(whole, "ns") + np.timedelta64(frac_ns, "ns")
+        try:  # checked in microseconds, before datetime64[ns] could wrap it (EPOCH 9999 would give 1815)
+            check_utc_range(np.datetime64(whole, "us"), source=source)
+            epoch_ns = check_utc_range(np.datetime64(whole, "ns") + np.timedelta64(frac_ns, "ns"), source=source)
+        except LeosimInputError as error:
+            fail(i, "EPOCH", f"EPOCH = {epoch_text!r}: {error.message}")
         # sgp4.omm.initialize reads EPOCH with microsecond resolution; round to the nearest microsecond.
         epoch_us = whole + _dt.timedelta(microseconds=round(frac_ns / 1000))
         fields["EPOCH"] = epoch_us.strftime("%Y-%m-%dT%H:%M:%S.%f")
@@ -549,6 +554,9 @@ def _parse_omm_json(text: str, source: str) -> ElementSet:
         raise LeosimInputError(
             f"not valid JSON: {exc.msg} (column {exc.colno}); accepted: a JSON list of OMM objects as "
             "CelesTrak serves them", source=source, line=exc.lineno) from None
+    except RecursionError:
+        raise LeosimInputError("JSON nested too deeply; accepted: a JSON list of OMM objects",
+                               source=source) from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):

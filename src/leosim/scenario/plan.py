@@ -21,10 +21,10 @@ from ..ground.sites import Sites, default_cities, default_gateways, default_pops
 from ..policy.fleets import Fleet, PayerPeriod, Tenant
 from ..policy.rules import Rule, check_rules
 from ..service.rules import RuleBook
-from ..timebase import Times, parse_utc
+from ..timebase import LATEST_UTC, Times, parse_utc
 from .schema import RuleSpec, ScenarioSpec
 
-WHATIF_DECIDED_AT = "2200-01-01T00:00:00Z"
+WHATIF_DECIDED_AT = LATEST_UTC  # the last supported instant: after any decision a scenario can record
 """What-if rules are recorded as decided at this instant, after every real decision, so they win
 among rules of the same precedence."""
 
@@ -75,7 +75,12 @@ class Plan:
         self.base_dir = Path(base_dir)
         self.source = source
         self.text = text
-        self.times = Times.from_range(_instant(spec.time.start), spec.time.duration_s, spec.time.step_s)
+        try:  # the start, and start + duration, are checked against the supported range before conversion
+            self.times = Times.from_range(_instant(spec.time.start), spec.time.duration_s, spec.time.step_s)
+        except LeosimInputError as error:
+            raise LeosimInputError(error.message, source=source,
+                                   field="time." + {None: "start", "duration": "duration_s", "step": "step_s"}.get(
+                                       error.field, str(error.field))) from None
         self._check_files()
         self.input_hashes = self._hash_inputs()
 
@@ -370,7 +375,7 @@ class Plan:
             return ()
         from ..policy.store import PolicyStore
 
-        with PolicyStore(self.path(self.spec.policy.store)) as store:
+        with PolicyStore(self.path(self.spec.policy.store), read_only=True) as store:
             return tuple(store.rules())
 
     @cached_property

@@ -166,9 +166,10 @@ class ServerState:
         self.results_status = "loaded"
 
     # ----- policy -----------------------------------------------------------------------------------
-    def store(self) -> PolicyStore:
-        """A fresh connection to the policy store (SQLite connections stay in their thread)."""
-        return PolicyStore(self.db_path)
+    def store(self, *, read_only: bool = False) -> PolicyStore:
+        """A fresh connection to the policy store (SQLite connections stay in their thread); ``read_only``
+        for reads, which then never wait for a writer."""
+        return PolicyStore(self.db_path, read_only=read_only)
 
     @property
     def scenario_rules(self) -> tuple:
@@ -176,7 +177,7 @@ class ServerState:
 
     def rules(self) -> RuleBook:
         """The scenario's rule book plus the store's rules (re-read only when the store's chain head moves)."""
-        with self.store() as store:
+        with self.store(read_only=True) as store:
             head = store.head()
             cached = self._rules_cache
             if cached is not None and cached[0] == head:
@@ -186,7 +187,7 @@ class ServerState:
         return book
 
     def known_regions(self) -> set[str]:
-        with self.store() as store:
+        with self.store(read_only=True) as store:
             regions = {r.key for r in store.rules() if r.kind == "region"}
         return regions | set(self.territories.region_names)
 
