@@ -23,12 +23,13 @@ from ..ground.geodesy import ecef_to_geodetic
 from ..ground.sites import Sites, default_cities, default_ground_infrastructure
 from ..policy.store import PolicyStore
 from ..service.access import access_at, answer_dict
-from ..service.engine import NetworkSettings, ServiceEngine, territory_verdicts
+from ..service.engine import NetworkSettings, ServiceEngine
 from ..service.rules import RuleBook
 from ..timebase import Times, parse_utc
 from .encoding import POSITION_DEG_DECIMALS, POSITION_KM_DECIMALS, instant, iso, nan_to_none
 from .positions import PositionCache
 from .results import Results, load_results
+from .territories import territories_geojson
 
 __all__ = ["MAX_RTT_STEPS", "Results", "ServerState", "instant", "iso", "load_results"]
 
@@ -41,8 +42,6 @@ DEFAULT_STEP_S = 60.0
 MAX_RTT_STEPS = 200
 #: Instants encoded at start-up (the globe's first half hour at 60 s).
 PREWARM_INSTANTS = 30
-#: Simplification of territory outlines sent to the globe, degrees (~5 km: plenty for a whole-Earth view).
-TERRITORY_SIMPLIFY_DEG = 0.05
 #: Results tables are used only for scenarios with at most this many (instants × terminals) when run at
 #: start-up (about a second per 2,000 on this kind of machine; larger runs belong to ``leosim run``).
 STARTUP_RUN_MAX_WORK = 20_000
@@ -356,49 +355,7 @@ class ServerState:
                 "pop": [p or None for p in pop.tolist()], "source": computed_from}
 
     # ----- territories --------------------------------------------------------------------------------
-    def territory_keys(self, rules) -> list[tuple[str, str]]:
-        """``(layer, key)`` of every territory named by a rule, and the scenario's custom regions."""
-        keys = {("region", r) for r in self.territories.region_names}
-        for rule in rules:
-            if rule.kind == "country" and rule.key in self.territories.names:
-                keys.add(("country", rule.key))
-            elif rule.kind == "region" and rule.key in self.territories.region_names:
-                keys.add(("region", rule.key))
-        return sorted(keys)
-
-    def _geometry(self, key: str) -> dict:
-        if key not in self._geometry_cache:
-            import shapely
-
-            shape = shapely.simplify(self.territories.geometry(key), TERRITORY_SIMPLIFY_DEG, preserve_topology=True)
-            shape = shapely.set_precision(shape, 1e-3)
-            self._geometry_cache[key] = json.loads(shapely.to_geojson(shape))
-        return self._geometry_cache[key]
-
     def territories_geojson(self, t: np.datetime64) -> dict:
-        """GeoJSON of the territories named by rules (and custom regions) with their state at ``t``:
-        ``active``, ``denied``, ``restricted``, or ``none`` (no rule: the default state holds)."""
-        import shapely
-
-        book = self.rules()
-        keys = self.territory_keys(book.rules)
-        if not keys:
-            return {"type": "FeatureCollection", "time_utc": iso(t), "features": []}
-        territory, region = [], []
-        for layer, key in keys:
-            if layer == "country":
-                territory.append(key)
-                region.append("")
-            else:
-                point = shapely.point_on_surface(self.territories.geometry(key))
-                territory.append(str(self.territories.locate(point.y, point.x).country))
-                region.append(key)
-        index = territory_verdicts(book, territory, region, np.array([t], "datetime64[ns]"))[:, 0]
-        texts = book.texts()
-        features = []
-        for (layer, key), k in zip(keys, index.tolist(), strict=True):
-            features.append({"type": "Feature", "geometry": self._geometry(key), "properties": {
-                "code": key, "name": self.territories.name(key), "layer": layer,
-                "state": book.rules[k].state if k >= 0 else "none", "rule": str(texts[k]),
-                "default_state": book.default_state, "source": book.source_of(k)}})
-        return {"type": "FeatureCollection", "time_utc": iso(t), "features": features}
+        """GeoJSON of the territories named by rules (and custom regions) with their state at ``t``
+        (:func:`leosim.web.territories.territories_geojson`)."""
+        return territories_geojson(self.territories, self.rules(), t, self._geometry_cache)
