@@ -35,3 +35,20 @@ class LeosimInputError(LeosimError, ValueError):
         if self.field is not None:
             where.append(f"field {self.field}")
         return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class LeosimOutputError(LeosimError, OSError):
+    """An output that could not be written (full disk, no permission, a folder in the way...).
+
+    Not bad input but a fault of the environment: the CLI prints one ``error:`` line naming the user's path
+    (never a hidden temporary name) and exits 1. ``path`` is that path, ``reason`` what the system said
+    (e.g. ``no space left on device``).
+    """
+
+    def __init__(self, path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot write {self.path}: {reason}")
+
+    def __str__(self) -> str:
+        return f"cannot write {self.path}: {self.reason}"
