@@ -421,6 +421,8 @@ def _read_text(path) -> tuple[str, str]:
         data = path.read_bytes()
     except FileNotFoundError:
         raise LeosimInputError("file not found", source=str(path)) from None
+    except IsADirectoryError:
+        raise LeosimInputError("is a directory, not an element file", source=str(path)) from None
     except OSError as exc:
         raise LeosimInputError(f"cannot read the file: {exc.strerror}", source=str(path)) from None
     try:

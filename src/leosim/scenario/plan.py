@@ -21,7 +21,7 @@ from ..ground.sites import Sites, default_cities, default_gateways, default_pops
 from ..policy.fleets import Fleet, PayerPeriod, Tenant
 from ..policy.rules import Rule, check_rules
 from ..timebase import Times, parse_utc
-from .schema import RuleSpec, ScenarioSpec
+from .schema import RuleSpec, ScenarioSpec, _line_of
 
 WHATIF_DECIDED_AT = "2200-01-01T00:00:00Z"
 """What-if rules are recorded as decided at this instant, after every real decision, so they win
@@ -115,11 +115,16 @@ class Plan:
 
     def _check_files(self) -> None:
         for key, path in self._input_files():
+            if path.is_dir():
+                raise LeosimInputError(f"{path} is a directory, not a file", source=self.source, field=key)
             if not path.is_file():
                 raise LeosimInputError(f"file not found: {path}", source=self.source, field=key)
-        if self.spec.constellation.hypatia and not self.path(self.spec.constellation.hypatia).is_dir():
-            raise LeosimInputError(f"folder not found: {self.path(self.spec.constellation.hypatia)}",
-                                   source=self.source, field="constellation.hypatia")
+        folder = self.path(self.spec.constellation.hypatia) if self.spec.constellation.hypatia else None
+        if folder is not None and folder.exists() and not folder.is_dir():
+            raise LeosimInputError(f"{folder} is a file, not a satgenpy folder", source=self.source,
+                                   field="constellation.hypatia")
+        if folder is not None and not folder.is_dir():
+            raise LeosimInputError(f"folder not found: {folder}", source=self.source, field="constellation.hypatia")
 
     def _hash_inputs(self) -> dict[str, str]:
         hashes = {"scenario": hashlib.sha256(self.text.encode()).hexdigest()}
@@ -217,9 +222,48 @@ class Plan:
     @cached_property
     def _sites_and_labels(self) -> tuple[Sites, dict[str, tuple[str, str, str]]]:
         labels: dict[str, tuple[str, str, str]] = {}
-        parts = [self._explicit_sites(labels), *self._file_sites(labels), *self._group_sites(labels),
-                 self._ground("gateways"), self._ground("pops")]
+        origins = [(self.source, "sites")] + [(self.path(f.path), f"site_files[{i}]")
+                                               for i, f in enumerate(self.spec.site_files)]
+        parts = [self._explicit_sites(labels), *self._file_sites(labels)]
+        groups = self._group_sites(labels)
+        origins += [(self.source, "site_groups")] * len(groups)
+        origins += [(self._ground_source(key), f"ground.{key}") for key in ("gateways", "pops")]
+        parts += [*groups, self._ground("gateways"), self._ground("pops")]
+        self._check_unique_site_ids(parts, origins)
         return Sites.concat([p for p in parts if len(p)]), labels
+
+    def _ground_source(self, key: str) -> str:
+        value = getattr(self.spec.ground, key)
+        return f"leosim's default {key}" if value == "default" else str(self.path(value))
+
+    def _check_unique_site_ids(self, parts: list[Sites], origins: list[tuple]) -> None:
+        """Site ids must be unique across the scenario's sites, site files, groups and ground: a duplicate is
+        named with both places (file and line)."""
+        ids = np.concatenate([np.asarray(p.ids, dtype=str) for p in parts]) if parts else np.array([], str)
+        unique, counts = np.unique(ids, return_counts=True)
+        if ids.size == 0 or np.all(counts == 1):
+            return
+        dup = str(unique[np.flatnonzero(counts > 1)[0]])
+        owner = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+        row = np.concatenate([np.arange(len(p)) for p in parts])
+        places = [self._site_place(origins[owner[i]], int(row[i]), dup) for i in np.flatnonzero(ids == dup)[:2]]
+        source, line, field, _ = places[1]
+        raise LeosimInputError(f"duplicate site id {dup!r}: given in {places[0][3]} and again here; ids must be "
+                               "unique across [[sites]], [[site_files]], [[site_groups]] and the ground sites",
+                               source=source, line=line, field=field)
+
+    def _site_place(self, origin: tuple, row: int, site_id: str) -> tuple[str, int | None, str, str]:
+        """Where site ``row`` of a part comes from: (file, line, field, description)."""
+        source, what = origin
+        if what == "sites":
+            line = _line_of(self.text, ("sites", row, "id")) if self.text else None
+            field = f"sites[{row}].id"
+        elif what.startswith("site_files") or (what.startswith("ground.") and Path(source).is_file()):
+            line, field = _csv_line_of(Path(source), site_id), "id"
+        else:
+            line, field = None, what
+        text = f"{source}" + (f", line {line}" if line else "") + f" ({field})"
+        return str(source), line, field, text
 
     @cached_property
     def site_attributes(self) -> dict[str, np.ndarray]:
@@ -442,3 +486,20 @@ class Plan:
         """Resolve everything that can fail on bad input, so errors surface before any work starts."""
         _ = (self.constellation, self.isls, self.territories, self.sites, self.site_attributes, self.rules,
              self.fleets, self.variants, self.pairs, self.fibre_km)
+
+
+def _csv_line_of(path: Path, site_id: str) -> int | None:
+    """The 1-based line of ``path`` whose ``id`` cell is ``site_id`` (for naming a duplicate)."""
+    import csv
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as stream:
+            rows = csv.reader(stream)
+            header = next(rows, [])
+            column = next((i for i, name in enumerate(header) if name.strip().lower() in ("id", "site_id")), None)
+            for row in rows:
+                if column is not None and column < len(row) and row[column].strip() == site_id:
+                    return rows.line_num
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
