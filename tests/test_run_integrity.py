@@ -15,11 +15,11 @@ from pathlib import Path
 import psutil
 import pytest
 from click.testing import CliRunner
-from test_scale import assert_same_results, write_seed
 
 from leosim.cli import main
 from leosim.scenario import Scenario
 from leosim.scenario.parts import parts_dir_for
+from test_scale import assert_same_results, write_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 ORPHAN_GRACE_S = 10.0
@@ -60,7 +60,7 @@ def _start_and_kill_mid_run(tmp_path: Path, *args: str) -> tuple[Path, Path, lis
 @pytest.mark.parametrize("args", [("--workers", "2"), ("--backend", "dask", "--workers", "2")],
                          ids=["processes", "dask"])
 def test_workers_exit_when_the_run_is_killed(tmp_path, args):
-    scenario, out, descendants = _start_and_kill_mid_run(tmp_path, *args)
+    _, _, descendants = _start_and_kill_mid_run(tmp_path, *args)
     assert len(descendants) >= 2  # the workers were there
     _, alive = psutil.wait_procs(descendants, timeout=ORPHAN_GRACE_S)
     leftover = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
