@@ -13,11 +13,12 @@ from __future__ import annotations
 import errno
 import os
 import sys
+import warnings
 
 import click
 
 from .commands import access, hypatia, network, physical, policy, scenario, serve
-from .errors import LeosimInputError, LeosimOutputError
+from .errors import LeosimInputError, LeosimOutputError, LeosimWarning
 
 EXIT_INPUT = 2
 """Exit status of bad input and usage errors (as click and most Unix tools use it)."""
@@ -36,7 +37,10 @@ class _LeosimGroup(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", LeosimWarning)  # each shown once, as one line
+                warnings.showwarning = _show_warning
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as error:  # bare `leosim` or a bare group: its help
             click.echo(error.ctx.get_help() if error.ctx else error.format_message())
             sys.exit(0)
@@ -61,6 +65,17 @@ class _LeosimGroup(click.Group):
                 sys.exit(_fail(f"cannot write {path}: {os.strerror(error.errno).lower()}", EXIT_FAILURE))
             raise
         sys.exit(code if isinstance(code, int) else 0)
+
+
+_show_python_warning = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """leosim's warnings as one ``warning:`` line on stderr; others as Python shows them."""
+    if issubclass(category, LeosimWarning):
+        click.echo(f"warning: {_one_line(message)}", err=True)
+    else:
+        _show_python_warning(message, category, filename, lineno, file, line)
 
 
 def _fail(message: str, code: int) -> int:

@@ -52,3 +52,11 @@ class LeosimOutputError(LeosimError, OSError):
 
     def __str__(self) -> str:
         return f"cannot write {self.path}: {self.reason}"
+
+
+class LeosimWarning(UserWarning):
+    """Something leosim can go on with, but that the user should know (the CLI prints ``warning: ...``)."""
+
+
+class PropagationWarning(LeosimWarning):
+    """Satellites that SGP4 cannot propagate at any instant: their positions are NaN throughout."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from ..errors import LeosimInputError
+from ..errors import LeosimInputError, PropagationWarning
 from ..ground.sites import Sites, default_cities, default_gateways, default_pops
 from ..policy.fleets import Fleet, PayerPeriod, Tenant
 from ..policy.rules import Rule, check_rules
@@ -74,7 +75,12 @@ class Plan:
         self.base_dir = Path(base_dir)
         self.source = source
         self.text = text
-        self.times = Times.from_range(_instant(spec.time.start), spec.time.duration_s, spec.time.step_s)
+        try:
+            self.times = Times.from_range(_instant(spec.time.start), spec.time.duration_s, spec.time.step_s)
+        except LeosimInputError as error:  # name the scenario file and the key, not the parser's own words
+            key = {"step": "time.step_s", "duration": "time.duration_s"}.get(error.field or "", "time.start")
+            raise LeosimInputError(error.message, source=source, line=_line_of(text, tuple(key.split(".")))
+                                   if text else None, field=key) from None
         self._check_files()
         self.input_hashes = self._hash_inputs()
 
@@ -85,6 +91,7 @@ class Plan:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self._unpickled = True  # a worker's copy: the driver already warned about the inputs
 
     # -- inputs -------------------------------------------------------------------------------------------
     def path(self, relative: str) -> Path:
@@ -158,7 +165,10 @@ class Plan:
             if c.preset:
                 return Constellation.preset(c.preset)
             if c.tle:
-                return Constellation.from_file(self.path(c.tle))
+                with warnings.catch_warnings():
+                    if self.__dict__.get("_unpickled"):
+                        warnings.simplefilter("ignore", PropagationWarning)
+                    return Constellation.from_file(self.path(c.tle))
             return self._hypatia.constellation
         except LeosimInputError as error:
             if error.source is None:
