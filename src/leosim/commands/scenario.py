@@ -51,7 +51,9 @@ def _progress_bar(total_label: str):
 def run(scenario_file, out, workers, backend, scheduler, resume, chunk_steps, no_report):
     """Run a scenario: Parquet tables, the resolved scenario and report.html in --out."""
     from ..scenario import Scenario
+    from ..scenario.backends import make_backend
 
+    backend = make_backend(backend, workers=workers, scheduler=scheduler)  # a bad combination fails first
     scenario = Scenario.from_toml(scenario_file)
     _ = scenario.plan  # resolve inputs first: bad input fails before any work starts
     update, close = _progress_bar("run")
