@@ -19,7 +19,8 @@ import leosim
 PACKAGE_DIR = Path(leosim.__file__).resolve().parent
 
 LAYERS = {
-    "leosim._core": 0, "leosim._extras": 0, "leosim._lazy": 0, "leosim.constants": 0, "leosim.errors": 0,
+    "leosim._core": 0, "leosim._extras": 0, "leosim._lazy": 0, "leosim._version": 0, "leosim.constants": 0,
+    "leosim.errors": 0,
     "leosim.output": 0, "leosim.timebase": 0, "leosim.units": 0,
     "leosim.ground": 1, "leosim.orbits": 1, "leosim.territory": 1,
     "leosim.geometry": 2, "leosim.visibility": 2,
@@ -34,13 +35,7 @@ LAYERS = {
 
 # Known edges that other branches are removing (issue 10 §4). The lead empties this list as they merge;
 # an entry whose edge no longer exists fails test_allowed_edges_still_exist, so it cannot go stale.
-ALLOWED = {
-    # branch i11b: scenario/api.py <-> runner.py cycle over leosim_version (runner imports api inside a function).
-    ("leosim.scenario.runner", "leosim.scenario.api"),
-    # branch i11b: scenario no longer imports report (the report is rendered from a run's result).
-    ("leosim.scenario.api", "leosim.report.html"),  # `from ..report import build_report` in ScenarioResult.report_html
-    ("leosim.scenario.api", "leosim.report.plots"),  # `from ..report import plots` in ScenarioResult.plot
-}
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:

@@ -59,7 +59,7 @@ def doors(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("doors")
     path = _variant(tmp, name, default_state=default_state, start=start, step_s=step_s)
     scenario = Scenario.from_toml(path)
-    result = scenario.run(None, report=False)
+    result = scenario.run(None)
     access = result["access"]
     server = ServerState.from_scenario(Scenario.from_toml(path), db_path=tmp / "empty.sqlite")
     with TestClient(create_app(server), base_url="http://127.0.0.1") as client:

@@ -55,3 +55,12 @@ TABLE_CHUNK_BYTES = 128 * 1024 * 1024
 """Bound of the states behind one chunk of the positions and visibility tables, bytes (128 MiB)."""
 RTT_CHUNK_BYTES = 64 * 1024 * 1024
 """Bound of the states behind one chunk of ``leosim rtt``, bytes (64 MiB; routing needs memory besides)."""
+
+# Work-size limits: refuse absurd requests before allocating anything.
+MAX_INSTANTS = 40_000_000
+"""Most instants one time window may hold. A year at 1 s steps (31.6 million) fits; the time axis alone is
+then 320 MB (int64) and one satellite's ECEF positions 960 MB (3 float64 per instant), so beyond this a
+mistyped step (nanoseconds for seconds, 1e-9 for 1) is far likelier than intent, and the per-instant
+tables would not fit on any disk a laptop has."""
+BYTES_PER_POSITION = 24
+"""Bytes of one satellite's position at one instant (3 float64), for the size quoted when refusing work."""

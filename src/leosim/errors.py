@@ -52,3 +52,28 @@ class LeosimStoreError(LeosimError):
 
 class LeosimStoreBusy(LeosimStoreError):
     """Another process held the policy store's write lock for longer than a writer waits."""
+
+
+class LeosimOutputError(LeosimError, OSError):
+    """An output that could not be written (full disk, no permission, a folder in the way...).
+
+    Not bad input but a fault of the environment: the CLI prints one ``error:`` line naming the user's path
+    (never a hidden temporary name) and exits 1. ``path`` is that path, ``reason`` what the system said
+    (e.g. ``no space left on device``).
+    """
+
+    def __init__(self, path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot write {self.path}: {reason}")
+
+    def __str__(self) -> str:
+        return f"cannot write {self.path}: {self.reason}"
+
+
+class LeosimWarning(UserWarning):
+    """Something leosim can go on with, but that the user should know (the CLI prints ``warning: ...``)."""
+
+
+class PropagationWarning(LeosimWarning):
+    """Satellites that SGP4 cannot propagate at any instant: their positions are NaN throughout."""

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .constants import JD_UNIX_EPOCH, SECONDS_PER_DAY
+from .constants import BYTES_PER_POSITION, JD_UNIX_EPOCH, MAX_INSTANTS, SECONDS_PER_DAY
 from .errors import LeosimInputError
 
 _NS_PER_S = 1_000_000_000
@@ -67,6 +67,39 @@ def check_utc_range(values, *, source: str = "time", field: str | None = None) -
     if bad.any():
         raise _out_of_range(str(array[bad].ravel()[0]), source, field)
     return ns
+
+
+def _size_text(n_bytes: float) -> str:
+    """A byte count for people: ``629 TiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n_bytes < 1024 or unit == "PiB":
+            return f"{n_bytes:.3g} {unit}"
+        n_bytes /= 1024
+    return f"{n_bytes:.3g} EiB"  # pragma: no cover - the loop returns first
+
+
+def instant_count(duration_s: float, step_s: float) -> int:
+    """Instants in a window of ``duration_s`` at ``step_s`` (end excluded, at least one); refuses (with
+    :class:`LeosimInputError`, field ``step``) more than :data:`~leosim.constants.MAX_INSTANTS`, saying how
+    large the work would be, before anything is allocated."""
+    for value, name in ((step_s, "step"), (duration_s, "duration")):
+        if not np.isfinite(value):
+            raise LeosimInputError(f"not a number ({value}); a finite number of seconds is needed", field=name)
+    if step_s <= 0:
+        raise LeosimInputError(f"step must be a positive number of seconds, got {step_s}", field="step")
+    if duration_s < 0:
+        raise LeosimInputError(f"duration must be >= 0 seconds, got {duration_s}", field="duration")
+    step_ns = round(step_s * _NS_PER_S)
+    if step_ns <= 0:
+        raise LeosimInputError(f"step {step_s} s is below one nanosecond", field="step")
+    count = max(1, -(-round(duration_s * _NS_PER_S) // step_ns))
+    if count > MAX_INSTANTS:
+        raise LeosimInputError(
+            f"a {duration_s:g} s window at {step_s:g} s steps is {count:.4g} instants: the time axis alone would "
+            f"take {_size_text(count * 8)} and each satellite's positions {_size_text(count * BYTES_PER_POSITION)}; "
+            f"at most {MAX_INSTANTS:,} instants are accepted (a step of at least "
+            f"{duration_s / MAX_INSTANTS:.3g} s for this duration)", field="step")
+    return count
 
 
 @lru_cache(maxsize=1)
@@ -147,16 +180,10 @@ class Times:
     @classmethod
     def from_range(cls, start, duration_s: float, step_s: float) -> Times:
         """Instants ``start, start + step, ...`` before ``start + duration`` (at least one instant)."""
-        if not np.isfinite(step_s) or step_s <= 0:
-            raise LeosimInputError(f"step must be a positive number of seconds, got {step_s}", field="step")
-        if not np.isfinite(duration_s) or duration_s < 0:
-            raise LeosimInputError(f"duration must be >= 0 seconds, got {duration_s}", field="duration")
+        count = instant_count(duration_s, step_s)
         start_ns = parse_utc(start, source="start").astype(np.int64)
         add_seconds(parse_utc(start, source="start"), duration_s, source="start + duration", field="duration")
         step_ns = round(step_s * _NS_PER_S)
-        if step_ns <= 0:
-            raise LeosimInputError(f"step {step_s} s is below one nanosecond", field="step")
-        count = max(1, -(-round(duration_s * _NS_PER_S) // step_ns))
         return cls((start_ns + step_ns * np.arange(count, dtype=np.int64)).astype("datetime64[ns]"))
 
     @classmethod
