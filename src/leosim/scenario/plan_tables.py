@@ -17,11 +17,11 @@ def sites_table(plan) -> pd.DataFrame:
 
 
 def territory_state_table(plan, variant_index: int = 0) -> pd.DataFrame:
-    """Service state of every country and custom region at the window's start (for the map)."""
-    from ..policy.rules import evaluate
+    """Service state of every country and custom region at the window's start (for the map), as the
+    service engine's rules give it to a terminal of no fleet there."""
+    from ..service.engine import territory_verdicts
 
     territories = plan.territories
-    variant = plan.variants[variant_index]
     codes = territories.codes.astype(str)
     regions = np.array(territories.region_names, dtype=str)
     keys = np.concatenate([codes, regions])
@@ -29,10 +29,9 @@ def territory_state_table(plan, variant_index: int = 0) -> pd.DataFrame:
     country = np.concatenate([codes, np.full(regions.size, "")])
     region = np.concatenate([np.full(codes.size, ""), regions])
     instant = plan.times[:1]
-    _, rule_index = evaluate(variant.rules, territory=country, region=region, fleet=None, terminal_id=None,
-                             instants=instant, default_state=plan.spec.policy.default_state, check=False)
-    rule_index = rule_index[:, 0]
-    rules = variant.rules
+    book = plan.rule_books[variant_index]
+    rule_index = territory_verdicts(book, country, region, instant)[:, 0]
+    rules = book.rules
     state = np.array([rules[i].state if i >= 0 else "none" for i in rule_index.tolist()])
     rule = np.array([f"{rules[i].subject} {rules[i].state}: {rules[i].reason}" if i >= 0 else ""
                      for i in rule_index.tolist()])
