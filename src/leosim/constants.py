@@ -35,3 +35,13 @@ SGP4_EPOCH_JD = 2_433_281.5
 
 MEAN_EARTH_RADIUS_KM = 6371.0088
 """IUGG mean Earth radius R1, km (used for great-circle distances)."""
+
+ORBITAL_LAUNCHES_PER_YEAR = {2018: 112, 2019: 97, 2020: 104, 2021: 135, 2022: 180, 2023: 212, 2024: 253, 2025: 315}
+"""Successful orbital launches per year, i.e. COSPAR launch numbers assigned (approximate, from the
+"<year> in spaceflight" tallies; 2025 extrapolated): used only to turn an international designator's launch
+number into an approximate date (a few weeks of error)."""
+
+TLE_ERROR_GROWTH_KM_PER_DAY = (1.0, 3.0)
+"""Growth of SGP4/TLE position error with time from epoch for LEO, km/day, low and high (Vallado & Cefola,
+"Two-line element sets - practice and use", IAC-12.C1.6.12, 2012; Flohrer et al., 2008): typical in-track
+error after propagating a LEO TLE by d days is about 1-3 km per day."""

@@ -133,6 +133,137 @@ def plus_grid_isls(shell, plane, slot, shift: int = 0) -> np.ndarray:
     return np.stack([lo[first], hi[first]], axis=1).astype(np.int64)
 
 
+def inferred_plus_grid_isls(shell, plane, raan_deg, inclination_deg, arg_latitude_deg, altitude_km, *,
+                            max_isl_length_km=None) -> np.ndarray:
+    """+Grid ISLs on a real constellation's *inferred* planes (see :mod:`leosim.orbits.inference`).
+
+    Per-satellite arrays ``(N,)``: ``shell``, ``plane`` (-1: no links), ``raan_deg``, ``inclination_deg``,
+    ``arg_latitude_deg`` (all at one reference epoch) and mean ``altitude_km``. Each satellite links to
+
+    * the next satellite of its plane in argument of latitude (wrapping), and
+    * the satellite of the next plane of its shell (planes ordered by their circular-mean RAAN, wrapping)
+      whose argument of latitude is nearest to its own ("nearest phase"); when two satellites pick the
+      same one, the closer in phase keeps it and the other has no inter-plane link forward, so no
+      satellite has more than four links.
+
+    A link whose length exceeds ``max_isl_length_km`` anywhere along the orbit (checked at 8 phases on
+    circular orbits, km; default :func:`default_max_isl_length_km` of the lower satellite's altitude) is
+    left out: it bridges a gap left by missing satellites, or the seam of a shell whose planes do not go
+    round the whole circle. Returns ``(K, 2)`` int64 ``(min, max)`` pairs, intra-plane links first.
+
+    How this differs from a Walker +Grid (:func:`plus_grid_isls`): there, slot ``s`` of plane ``p`` links
+    to slot ``s + shift`` of plane ``p + 1`` by number, and every plane is complete. Here planes are
+    uneven and have gaps, slots are not comparable across planes, so the neighbour is chosen by phase,
+    links are matched one-to-one, and over-long links are dropped rather than kept.
+    """
+    shell = np.asarray(shell, dtype=np.int64)
+    plane = np.asarray(plane, dtype=np.int64)
+    raan = np.asarray(raan_deg, dtype=np.float64)
+    inc = np.asarray(inclination_deg, dtype=np.float64)
+    u = np.mod(np.asarray(arg_latitude_deg, dtype=np.float64), 360.0)
+    alt = np.asarray(altitude_km, dtype=np.float64)
+    known = np.flatnonzero((shell >= 0) & (plane >= 0))
+    if known.size < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    # Group by (shell, plane); order groups within a shell by circular-mean RAAN.
+    _, group = np.unique(shell[known] * (int(plane.max()) + 1) + plane[known], return_inverse=True)
+    n_group = int(group.max()) + 1
+    r = np.radians(raan[known])
+    mean_raan = np.mod(np.degrees(np.arctan2(np.bincount(group, np.sin(r), n_group),
+                                             np.bincount(group, np.cos(r), n_group))), 360.0)
+    g_shell = np.zeros(n_group, dtype=np.int64)
+    g_shell[group] = shell[known]
+    g_order = np.lexsort((mean_raan, g_shell))
+    g_rank = np.empty(n_group, dtype=np.int64)
+    g_rank[g_order] = np.arange(n_group)
+    group = g_rank[group]  # groups renumbered: by shell, then RAAN
+    g_shell = g_shell[g_order]
+    new_shell = np.r_[True, g_shell[1:] != g_shell[:-1]]
+    s_start = np.flatnonzero(new_shell)
+    s_of_g = np.cumsum(new_shell) - 1
+    s_end = np.r_[s_start[1:], n_group]
+    g_idx = np.arange(n_group)
+    g_next = np.where(g_idx + 1 < s_end[s_of_g], g_idx + 1, s_start[s_of_g])
+
+    # Satellites sorted by (group, u).
+    order = np.lexsort((u[known], group))
+    sat = known[order]
+    grp = group[order]
+    uu = u[sat]
+    pos = np.arange(sat.size)
+    first = np.r_[True, grp[1:] != grp[:-1]]
+    g_start = np.zeros(n_group, dtype=np.int64)
+    g_end = np.zeros(n_group, dtype=np.int64)
+    g_start[grp[first]] = pos[first]
+    g_end[grp[first]] = np.r_[pos[first][1:], sat.size]
+    nxt = np.where(pos + 1 < g_end[grp], pos + 1, g_start[grp])
+    intra = np.stack([sat, sat[nxt]], axis=1)
+
+    # Nearest phase in the next plane: search (group, u) keys, check both neighbours with wrap.
+    target = g_next[grp]
+    has_next = target != grp
+    keys = grp * 1000.0 + uu
+    q = target * 1000.0 + uu
+    hi = np.clip(np.searchsorted(keys, q), 0, sat.size - 1)
+    hi = np.where((hi >= g_end[target]) | (grp[hi] != target), g_start[target], hi)
+    lo = hi - 1
+    lo = np.where((lo < g_start[target]) | (lo < 0), g_end[target] - 1, lo)
+    d_hi = np.abs((uu[hi] - uu + 180.0) % 360.0 - 180.0)
+    d_lo = np.abs((uu[lo] - uu + 180.0) % 360.0 - 180.0)
+    pick = np.where(d_lo < d_hi, lo, hi)
+    d = np.minimum(d_lo, d_hi)
+    a_idx = pos[has_next]
+    b_idx, d = pick[has_next], d[has_next]
+    o = np.lexsort((a_idx, d))
+    _, keep = np.unique(b_idx[o], return_index=True)
+    keep = np.sort(o[keep])
+    inter = np.stack([sat[a_idx[keep]], sat[b_idx[keep]]], axis=1)
+
+    links = np.concatenate([intra, inter])
+    links = links[links[:, 0] != links[:, 1]]
+    # Longest length along the orbit, sampled at 8 common phase advances.
+    a, b = links[:, 0], links[:, 1]
+    advance = np.radians(np.arange(8) * 45.0)[None, :]
+
+    def xyz(k):
+        om, i = np.radians(raan[k])[:, None], np.radians(inc[k])[:, None]
+        w = np.radians(u[k])[:, None] + advance
+        radius = (HYPATIA_EARTH_RADIUS_KM + alt[k])[:, None]
+        return np.stack([np.cos(om) * np.cos(w) - np.sin(om) * np.sin(w) * np.cos(i),
+                         np.sin(om) * np.cos(w) + np.cos(om) * np.sin(w) * np.cos(i),
+                         np.sin(w) * np.sin(i)], axis=-1) * radius[..., None]
+
+    longest = np.linalg.norm(xyz(a) - xyz(b), axis=-1).max(axis=1) if links.size else np.zeros(0)
+    limit = (default_max_isl_length_km(np.minimum(alt[a], alt[b])) if max_isl_length_km is None
+             else np.broadcast_to(np.asarray(max_isl_length_km, dtype=np.float64), longest.shape))
+    links = links[longest <= limit]
+    lo_hi = np.sort(links, axis=1)
+    _, first_idx = np.unique(lo_hi[:, 0] * shell.size + lo_hi[:, 1], return_index=True)
+    return lo_hi[np.sort(first_idx)].astype(np.int64)
+
+
+def default_isls(constellation, *, shift: int = 0, given=None, max_isl_length_km=None) -> np.ndarray:
+    """THE default-ISL rule ("plus-grid"), used by scenarios, ``leosim rtt`` and ``leosim access``.
+
+    * ``given`` (ISLs that came with the constellation, e.g. a satgenpy folder's ``isls.txt``): those;
+    * generated shells (every satellite's plane and slot known): Walker +Grid, :func:`plus_grid_isls`
+      with ``shift``;
+    * element files: +Grid on the inferred planes, :func:`inferred_plus_grid_isls` (non-operational
+      satellites get no links), ``max_isl_length_km`` as there.
+    """
+    if given is not None:
+        return np.asarray(given, dtype=np.int64).reshape(-1, 2)
+    if len(constellation) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    if (constellation.plane >= 0).all() and constellation.structure is None:
+        return plus_grid_isls(constellation.shell, constellation.plane, constellation.slot, shift=shift)
+    from ..orbits.inference import structure_of
+
+    st = structure_of(constellation)
+    return inferred_plus_grid_isls(st.shell, st.plane, st.raan_deg, st.inclination_deg, st.arg_latitude_deg,
+                                   st.altitude_km, max_isl_length_km=max_isl_length_km)
+
+
 def load_isl_file(path, n_satellites: int | None = None) -> np.ndarray:
     """Read a Hypatia ``isls.txt``: one ``a b`` pair of satellite ids per line, separated by whitespace.
 
