@@ -12,7 +12,7 @@ import numpy as np
 from .geometry import DEFAULT_MIN_ELEVATION_DEG, visible_pairs
 from .ground.geodesy import enu_basis, geodetic_to_ecef
 from .ground.sites import Sites, default_ground_infrastructure
-from .network.links import plus_grid_isls
+from .network.links import default_isls as links_default_isls
 from .network.routing import Router
 from .policy.rules import evaluate, landing_rights
 from .timebase import Times, parse_utc
@@ -22,10 +22,9 @@ ACCESS_KEYS = ("territory", "visible_sats", "covered", "routable", "rtt_ms", "ga
 
 
 def default_isls(constellation) -> np.ndarray:
-    """Plus-grid ISLs for generated shells; none (bent pipe) when planes are unknown (element files)."""
-    if (constellation.plane < 0).any():
-        return np.zeros((0, 2), dtype=np.int64)
-    return plus_grid_isls(constellation.shell, constellation.plane, constellation.slot)
+    """The default ISLs (:func:`leosim.network.links.default_isls`: Walker +Grid for generated shells, +Grid
+    on inferred planes for element files). Kept here for callers of ``leosim.access.default_isls``."""
+    return links_default_isls(constellation)
 
 
 def describe_rule(rule) -> str:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..constants import MINUTES_PER_DAY, WGS72_RADIUS_KM
+from ..constants import WGS72_RADIUS_KM
 
 INCLINATION_TOL_DEG = 0.1
 """Half-width in inclination of the density box that finds shell cores, deg (Starlink's shells 53.0 and
@@ -353,3 +353,30 @@ def structure_of(constellation) -> Structure:
     if constellation.structure is None:
         constellation.structure = infer_structure(constellation.satrecs)
     return constellation.structure
+
+
+STALE_ELEMENTS_WARNING_DAYS = 3.0
+"""Element epochs further than this from the scenario window draw a warning, days."""
+
+
+def stale_elements_message(epochs_utc, window_start_utc, window_end_utc) -> str:
+    """A warning (empty when none) when element epochs lie more than :data:`STALE_ELEMENTS_WARNING_DAYS`
+    from the window: how far (median and worst, days) and the position error that costs, from the LEO
+    TLE error growth of :data:`~leosim.constants.TLE_ERROR_GROWTH_KM_PER_DAY`."""
+    from ..constants import TLE_ERROR_GROWTH_KM_PER_DAY
+
+    epochs = np.asarray(epochs_utc, dtype="datetime64[ns]")
+    if epochs.size == 0:
+        return ""
+    start = np.datetime64(window_start_utc, "ns")
+    end = np.datetime64(window_end_utc, "ns")
+    before = (start - epochs).astype(np.float64)
+    after = (epochs - end).astype(np.float64)
+    days = np.maximum(np.maximum(before, after), 0.0) / 86_400e9
+    if float(np.median(days)) <= STALE_ELEMENTS_WARNING_DAYS:
+        return ""
+    lo, hi = TLE_ERROR_GROWTH_KM_PER_DAY
+    med = float(np.median(days))
+    return (f"element epochs are {med:.0f} days (median; up to {days.max():.0f}) from the scenario window: "
+            f"expect position errors of about {lo * med:,.0f}-{hi * med:,.0f} km (TLE error grows ~{lo:g}-{hi:g} "
+            f"km/day in LEO), and satellites launched or deorbited in between are wrong or missing")

@@ -153,12 +153,39 @@ class Plan:
             if c.preset:
                 return Constellation.preset(c.preset)
             if c.tle:
-                return Constellation.from_file(self.path(c.tle))
+                return self._real_constellation(Constellation.from_file(self.path(c.tle)))
             return self._hypatia.constellation
         except LeosimInputError as error:
             if error.source is None:
                 error = LeosimInputError(error.message, source=self.source, field="constellation")
             raise error from None
+
+    def _real_constellation(self, sats):
+        """An element file's constellation: launched by ``as_of``, structure inferred, non-operational
+        satellites excluded or kept (``[constellation] non_operational``); warns when the element epochs are
+        far from the window."""
+        import warnings
+
+        from ..orbits.inference import infer_constellation, launch_dates, stale_elements_message
+
+        c = self.spec.constellation
+        if c.as_of is not None:
+            launched = launch_dates([getattr(s, "intldesg", "") for s in sats.satrecs])
+            sats = sats.subset(np.isnat(launched) | (launched <= np.datetime64(c.as_of, "D")))
+        message = stale_elements_message(sats.epoch_utc, self.times.utc[0], self.times.utc[-1])
+        if message:
+            warnings.warn(f"{self.source}: {message}", UserWarning, stacklevel=2)
+        keep = c.non_operational == "keep" or (c.non_operational == "auto" and self.spec.network.isl != "plus-grid")
+        return infer_constellation(sats, keep_non_operational=keep)
+
+    def constellation_table(self):
+        """The ``constellation`` table (inferred structure per satellite), or None for generated shells."""
+        from ..orbits.inference import CONSTELLATION_COLUMNS
+
+        sats = self.constellation
+        if sats.structure is None:
+            return None
+        return sats.structure.table(sats.sat_id, sats.name)[list(CONSTELLATION_COLUMNS)]
 
     @cached_property
     def knot_spacing_s(self) -> float:
@@ -170,20 +197,15 @@ class Plan:
     @cached_property
     def isls(self) -> np.ndarray:
         """ISL pairs ``(K, 2)`` (empty for bent pipe)."""
-        from ..network.links import load_isl_file, plus_grid_isls
+        from ..network.links import default_isls, load_isl_file
 
         isl = self.spec.network.isl
         if isl == "none":
             return np.zeros((0, 2), dtype=np.int64)
         if isl == "plus-grid":
-            if self.spec.constellation.hypatia:
-                return self._hypatia.isls
-            sats = self.constellation
-            if (sats.plane < 0).any():
-                raise LeosimInputError("plus-grid ISLs need planes and slots, which element files do not give; "
-                                       "use isl = 'none' or an isls.txt file", source=self.source,
-                                       field="network.isl")
-            return plus_grid_isls(sats.shell, sats.plane, sats.slot, shift=self.spec.network.isl_shift)
+            given = self._hypatia.isls if self.spec.constellation.hypatia else None
+            return default_isls(self.constellation, shift=self.spec.network.isl_shift, given=given,
+                                max_isl_length_km=self.spec.network.max_isl_length_km)
         return load_isl_file(self.path(isl), n_satellites=len(self.constellation))
 
     # -- territories ---------------------------------------------------------------------------------------
