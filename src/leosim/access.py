@@ -44,7 +44,7 @@ def access_at(lat_deg: float, lon_deg: float, at, *, constellation, rules=(), al
               min_elevation_deg: float = DEFAULT_MIN_ELEVATION_DEG,
               gateway_min_elevation_deg: float = DEFAULT_MIN_ELEVATION_DEG, default_state: str = "denied",
               landing_default_state: str = "active", fleet: str = "", terminal_id: str = "",
-              tenant: str = "", position_km=None) -> dict:
+              tenant: str = "", position_km=None, pop_assignment: str = "nearest") -> dict:
     """Access of one place at one instant; a dict with the keys of :data:`ACCESS_KEYS` plus ``region``,
     ``country``, ``state`` and ``time_utc``.
 
@@ -53,6 +53,8 @@ def access_at(lat_deg: float, lon_deg: float, at, *, constellation, rules=(), al
     ``landing_default_state``) is denied. ``rtt_ms`` is the round trip to the best PoP when routable,
     reported even when policy denies service (what the place would get), else None. ``position_km``
     may give the satellites' Earth-fixed positions at ``at`` (``(N, 3)`` km) when the caller has them.
+    ``pop_assignment``: ``"nearest"`` (best PoP) or ``"published"`` (the PoP Starlink's feed assigns the
+    place's country, :func:`leosim.ground.pops.assign_pops`); ``pop_reason`` in the answer says which and why.
     """
     from .territory.territories import Territories
 
@@ -79,7 +81,16 @@ def access_at(lat_deg: float, lon_deg: float, at, *, constellation, rules=(), al
     mask = np.where(sites.kinds == "gateway", gateway_min_elevation_deg, min_elevation_deg)
     router = Router(sites.ecef_km, kinds.astype(str), mode="user", isls=isls, site_up=sites.up,
                     min_elevation_deg=mask)
-    routes = router.route(position, np.array([0]), np.array([-1]))
+    # The PoP to reach (issue 15): -1 = best PoP; "published" = the feed's PoP for the place's country.
+    dst, pop_reason = np.array([-1]), "nearest: best PoP"
+    if pop_assignment == "published":
+        from .ground.pops import assign_pops
+
+        pops = np.flatnonzero(sites.kinds == "pop")
+        site, why = assign_pops(country[:1], [terminal_id or "here"], instant.utc[0], sites.ids[pops],
+                                pop_lat_deg=sites.lat_deg[pops], pop_lon_deg=sites.lon_deg[pops])
+        dst, pop_reason = np.where(site >= 0, pops[np.maximum(site, 0)], -1), str(why[0])
+    routes = router.route(position, np.array([0]), dst)
     allowed, rule_index = evaluate(rules, territory=country[:1], region=region[:1], fleet=[fleet],
                                    terminal_id=[terminal_id], tenant=[tenant], instants=instant,
                                    default_state=default_state)
@@ -95,5 +106,5 @@ def access_at(lat_deg: float, lon_deg: float, at, *, constellation, rules=(), al
         "allowed": bool(allowed[0, 0]), "rule": rule,
         "country": str(country[0]), "region": str(region[0]),
         "state": rules[index].state if index >= 0 else default_state,
-        "time_utc": str(instant.iso[0]),
+        "time_utc": str(instant.iso[0]), "pop_reason": pop_reason,
     }

@@ -26,7 +26,12 @@ def register(group) -> None:
               help="Elevation mask of the terminal, degrees.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (keys: territory, visible_sats, covered, "
               "routable, rtt_ms, gateway, pop, allowed, rule).")
-def access(lat_deg, lon_deg, at, constellation, tle, db, min_elevation_deg, as_json):
+@click.option("--pop-assignment", "pop_assignment", type=click.Choice(["nearest", "published"]), default="nearest",
+              show_default=True, help="nearest: the best PoP; published: the PoP Starlink's GeoIP feed assigns the "
+              "place's country at --at (shipped table), best PoP where the feed does not list it.")
+@click.option("--pops", "pops", type=click.Choice(["default", "starlink"]), default="default", show_default=True,
+              help="PoPs: the shipped 23 (default) or the GeoIP feed's PoPs seen by --at (starlink).")
+def access(lat_deg, lon_deg, at, constellation, tle, db, min_elevation_deg, as_json, pop_assignment, pops):
     """Territory, satellites in view, route to a PoP and the policy verdict for one place and instant.
 
     The constellation defaults to starlink-gen1; policy rules come from the store (terminals with no
@@ -49,7 +54,15 @@ def access(lat_deg, lon_deg, at, constellation, tle, db, min_elevation_deg, as_j
     named = db is not None or bool(os.environ.get("LEOSIM_DB"))
     with PolicyStore(db, must_exist=named) as store:  # a mistyped path is an error, not "no rules"
         rules = store.rules()
-    answer = access_at(lat_deg, lon_deg, at, constellation=sats, rules=rules, min_elevation_deg=min_elevation_deg)
+    ground = None
+    if pops == "starlink":
+        from ..ground.pops import starlink_pops
+        from ..ground.sites import Sites, default_gateways
+        from ..timebase import parse_utc
+
+        ground = Sites.concat([default_gateways(), starlink_pops(as_of=parse_utc(at, source="--at"))[0]])
+    answer = access_at(lat_deg, lon_deg, at, constellation=sats, rules=rules, min_elevation_deg=min_elevation_deg,
+                       ground=ground, pop_assignment=pop_assignment)
     if as_json:
         click.echo(json.dumps(answer, indent=2))
         return
@@ -61,4 +74,5 @@ def access(lat_deg, lon_deg, at, constellation, tle, db, min_elevation_deg, as_j
     route = (f"{answer['rtt_ms']:.1f} ms via {answer['gateway']} to {answer['pop']}" if answer["routable"]
              else "none")
     click.echo(f"routable     {yes[answer['routable']]} ({route})")
+    click.echo(f"PoP, why     {answer['pop_reason']}")
     click.echo(f"allowed      {yes[answer['allowed']]}  [{answer['rule']}]")

@@ -107,8 +107,10 @@ class ChunkEngine:
             for v, (_, _, landing) in enumerate(policy):
                 key = np.packbits(landing[:, k]).tobytes()
                 if key not in routes_by_landing:
+                    # dst: the PoP each terminal must reach ([ground] pop_assignment = "published", issue 15),
+                    # -1 = the best PoP. The service engine must pass plan.assigned_pop the same way.
                     routes_by_landing[key] = self._user_router(landing[:, k]).route(
-                        position, term, np.full(n_term, -1, dtype=np.int64), gsl_edges=gsl)
+                        position, term, plan.assigned_pop, gsl_edges=gsl)
                 access.fill(v, k, routes_by_landing[key], len(plan.constellation))
             if analyses.latency and len(plan.pairs):
                 latency.append(self._router_for_pairs().route(position, plan.pairs[:, 0], plan.pairs[:, 1]))

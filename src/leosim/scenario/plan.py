@@ -103,7 +103,7 @@ class Plan:
             files.append((f"site_files[{i}].path", self.path(site_file.path)))
         for key in ("gateways", "pops"):
             value = getattr(spec.ground, key)
-            if value != "default":
+            if value != "default" and not (key == "pops" and value == "starlink"):
                 files.append((f"ground.{key}", self.path(value)))
         if spec.ground.fibre:
             files.append(("ground.fibre", self.path(spec.ground.fibre)))
@@ -366,6 +366,10 @@ class Plan:
         value = getattr(self.spec.ground, key)
         if value == "default":
             return default_gateways() if key == "gateways" else default_pops()
+        if key == "pops" and value == "starlink":  # the GeoIP feed's PoPs seen by the window's start
+            from ..ground.pops import starlink_pops
+
+            return starlink_pops(as_of=self.times.utc[0])[0]
         sites = Sites.from_csv(self.path(value), default_kind="gateway" if key == "gateways" else "pop")
         return sites
 
@@ -446,6 +450,31 @@ class Plan:
     def terminals(self) -> np.ndarray:
         """Indices of terminal (and city) sites: the places whose access is analysed."""
         return np.flatnonzero(np.isin(self.sites.kinds, ("terminal", "city")))
+
+    @cached_property
+    def _pop_assignment(self) -> tuple[np.ndarray, np.ndarray]:
+        term = self.terminals
+        if self.spec.ground.pop_assignment == "nearest":
+            return (np.full(term.size, -1, dtype=np.int64),
+                    np.full(term.size, "nearest: best PoP ([ground] pop_assignment = \"nearest\")", dtype=object))
+        from ..ground.pops import assign_pops
+
+        sites = self.sites
+        pops = np.flatnonzero(sites.kinds == "pop")
+        site, reason = assign_pops(self.site_attributes["country3"][term], sites.ids[term], self.times.utc[0],
+                                   sites.ids[pops], pop_lat_deg=sites.lat_deg[pops], pop_lon_deg=sites.lon_deg[pops])
+        return np.where(site >= 0, pops[np.maximum(site, 0)], -1).astype(np.int64), reason
+
+    @property
+    def assigned_pop(self) -> np.ndarray:
+        """Per terminal (order of :attr:`terminals`): the site index of the PoP its traffic must reach
+        (``[ground] pop_assignment = "published"``), or -1 for the best PoP (nearest by delay)."""
+        return self._pop_assignment[0]
+
+    @property
+    def pop_reason(self) -> np.ndarray:
+        """Per terminal: why that PoP (see :func:`leosim.ground.pops.assign_pops`)."""
+        return self._pop_assignment[1]
 
     @cached_property
     def pairs(self) -> np.ndarray:

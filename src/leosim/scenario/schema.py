@@ -79,7 +79,8 @@ class GroundSpec(_Strict):
     """``[ground]``: gateways and PoPs: `default` (the shipped list) or a sites CSV file."""
 
     gateways: str = Field("default", description="`default` or a CSV of gateways.")
-    pops: str = Field("default", description="`default` or a CSV of PoPs.")
+    pops: str = Field("default", description="`default`, `starlink` (the PoPs in Starlink's GeoIP feed by the "
+                                             "window's start, shipped) or a CSV of PoPs.")
     fibre: str | None = Field(None, description="CSV of measured gateway-to-PoP fibre distances (gateway, pop, "
                                                 "distance_km); unlisted pairs use the great circle.")
     pop_assignment: Literal["nearest", "published"] = Field(
