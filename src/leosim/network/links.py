@@ -34,6 +34,10 @@ _GEODETIC_UP_MARGIN_DEG = 0.5
 """Margin on the elevation mask when pre-selecting GSL candidates by range, deg. Geodetic up differs
 from the geocentric radial direction by at most 0.193 deg on WGS84, so 0.5 deg is safely conservative."""
 
+PLUS_GRID_PLANE_SKIP = 3
+"""+Grid on inferred planes: a satellite with no satellite in reach in the next plane (a sparse or partly
+deployed plane) links to the nearest-phase one in the plane after, up to this many planes ahead."""
+
 ISL_REASONS = ("missing_position", "too_long", "earth_blocked")
 """Reasons an ISL can be reported invalid (see :func:`isl_validity`)."""
 
@@ -143,8 +147,9 @@ def inferred_plus_grid_isls(shell, plane, raan_deg, inclination_deg, arg_latitud
     * the next satellite of its plane in argument of latitude (wrapping), and
     * the satellite of the next plane of its shell (planes ordered by their circular-mean RAAN, wrapping)
       whose argument of latitude is nearest to its own ("nearest phase"); when two satellites pick the
-      same one, the closer in phase keeps it and the other has no inter-plane link forward, so no
-      satellite has more than four links.
+      same one, the closer in phase keeps it, so no satellite has more than four links. A satellite left
+      without a forward link (taken target, or nothing in reach: a sparse plane) tries the plane after,
+      up to :data:`PLUS_GRID_PLANE_SKIP` planes ahead.
 
     A link whose length exceeds ``max_isl_length_km`` anywhere along the orbit (checked at 8 phases on
     circular orbits, km; default :func:`default_max_isl_length_km` of the lower satellite's altitude) is
@@ -199,30 +204,6 @@ def inferred_plus_grid_isls(shell, plane, raan_deg, inclination_deg, arg_latitud
     nxt = np.where(pos + 1 < g_end[grp], pos + 1, g_start[grp])
     intra = np.stack([sat, sat[nxt]], axis=1)
 
-    # Nearest phase in the next plane: search (group, u) keys, check both neighbours with wrap.
-    target = g_next[grp]
-    has_next = target != grp
-    keys = grp * 1000.0 + uu
-    q = target * 1000.0 + uu
-    hi = np.clip(np.searchsorted(keys, q), 0, sat.size - 1)
-    hi = np.where((hi >= g_end[target]) | (grp[hi] != target), g_start[target], hi)
-    lo = hi - 1
-    lo = np.where((lo < g_start[target]) | (lo < 0), g_end[target] - 1, lo)
-    d_hi = np.abs((uu[hi] - uu + 180.0) % 360.0 - 180.0)
-    d_lo = np.abs((uu[lo] - uu + 180.0) % 360.0 - 180.0)
-    pick = np.where(d_lo < d_hi, lo, hi)
-    d = np.minimum(d_lo, d_hi)
-    a_idx = pos[has_next]
-    b_idx, d = pick[has_next], d[has_next]
-    o = np.lexsort((a_idx, d))
-    _, keep = np.unique(b_idx[o], return_index=True)
-    keep = np.sort(o[keep])
-    inter = np.stack([sat[a_idx[keep]], sat[b_idx[keep]]], axis=1)
-
-    links = np.concatenate([intra, inter])
-    links = links[links[:, 0] != links[:, 1]]
-    # Longest length along the orbit, sampled at 8 common phase advances.
-    a, b = links[:, 0], links[:, 1]
     advance = np.radians(np.arange(8) * 45.0)[None, :]
 
     def xyz(k):
@@ -233,10 +214,50 @@ def inferred_plus_grid_isls(shell, plane, raan_deg, inclination_deg, arg_latitud
                          np.sin(om) * np.cos(w) + np.cos(om) * np.sin(w) * np.cos(i),
                          np.sin(w) * np.sin(i)], axis=-1) * radius[..., None]
 
-    longest = np.linalg.norm(xyz(a) - xyz(b), axis=-1).max(axis=1) if links.size else np.zeros(0)
-    limit = (default_max_isl_length_km(np.minimum(alt[a], alt[b])) if max_isl_length_km is None
-             else np.broadcast_to(np.asarray(max_isl_length_km, dtype=np.float64), longest.shape))
-    links = links[longest <= limit]
+    def short_enough(a, b):
+        """Links (satellite ids) no longer than the limit at any of 8 common phase advances."""
+        if a.size == 0:
+            return np.zeros(0, dtype=bool)
+        longest = np.linalg.norm(xyz(a) - xyz(b), axis=-1).max(axis=1)
+        limit = (default_max_isl_length_km(np.minimum(alt[a], alt[b])) if max_isl_length_km is None
+                 else np.asarray(max_isl_length_km, dtype=np.float64))
+        return longest <= limit
+
+    intra = intra[intra[:, 0] != intra[:, 1]]
+    intra = intra[short_enough(intra[:, 0], intra[:, 1])]
+
+    # Nearest phase in the next plane, then (for satellites still without a forward link: the next plane is
+    # sparse there, or its nearest satellite was taken) in the plane after, up to PLUS_GRID_PLANE_SKIP.
+    has_out = np.zeros(sat.size, dtype=bool)
+    has_in = np.zeros(sat.size, dtype=bool)
+    keys = grp * 1000.0 + uu
+    target = grp.copy()
+    inter = []
+    for _ in range(PLUS_GRID_PLANE_SKIP):
+        target = g_next[target]
+        todo = np.flatnonzero(~has_out & (target != grp))
+        if todo.size == 0:
+            break
+        tg = target[todo]
+        hi = np.clip(np.searchsorted(keys, tg * 1000.0 + uu[todo]), 0, sat.size - 1)
+        hi = np.where((hi >= g_end[tg]) | (grp[hi] != tg), g_start[tg], hi)
+        lo = hi - 1
+        lo = np.where((lo < g_start[tg]) | (lo < 0), g_end[tg] - 1, lo)
+        d_hi = np.abs((uu[hi] - uu[todo] + 180.0) % 360.0 - 180.0)
+        d_lo = np.abs((uu[lo] - uu[todo] + 180.0) % 360.0 - 180.0)
+        pick = np.where(d_lo < d_hi, lo, hi)
+        d = np.minimum(d_lo, d_hi)
+        ok = ~has_in[pick] & short_enough(sat[todo], sat[pick])
+        a_idx, b_idx, d = todo[ok], pick[ok], d[ok]
+        o = np.lexsort((a_idx, d))
+        _, first = np.unique(b_idx[o], return_index=True)  # one link into each satellite: the closest phase
+        keep = o[first]
+        has_out[a_idx[keep]] = True
+        has_in[b_idx[keep]] = True
+        inter.append(np.stack([sat[a_idx[keep]], sat[b_idx[keep]]], axis=1))
+
+    links = np.concatenate([intra, *inter])
+    links = links[links[:, 0] != links[:, 1]]
     lo_hi = np.sort(links, axis=1)
     _, first_idx = np.unique(lo_hi[:, 0] * shell.size + lo_hi[:, 1], return_index=True)
     return lo_hi[np.sort(first_idx)].astype(np.int64)

@@ -18,11 +18,13 @@ belongs to. :func:`infer_structure` finds them, vectorised over satellites:
    or ``parked`` (any other place: parking orbits, above the shell, no shell at its inclination).
    Non-operational satellites get shell, plane and slot -1: no ISLs, and, by default, no service.
 4. **Planes** within a shell: RAANs sorted around the circle (the 0/360 wrap included); a new plane
-   starts at every gap wider than ``plane_gap_deg``.
-5. **Slots** within a plane: by argument of latitude ``u = argp + M`` (mean). With ``S`` the median
-   plane size of the shell, slot ``= round((u - u0) / (360 / S)) mod S`` where ``u0`` is the plane's
-   circular-mean lattice offset; a plane where two satellites fall on the same lattice slot (more
-   satellites than ``S``, or uneven spacing) is numbered by rank of ``u`` instead.
+   starts at every gap wider than the shell's plane gap: where the sorted gaps drop the most, and at least
+   ``plane_gap_deg`` (real planes spread over a few degrees of RAAN; planes are 5-13 deg apart).
+5. **Slots** within a plane: by argument of latitude ``u = argp + M`` (mean). With ``S`` = 360 deg over
+   the median phase gap between neighbours in a plane (at least the median plane size), slot
+   ``= round((u - u0) / (360 / S)) mod S`` where ``u0`` is the plane's circular-mean lattice offset; a
+   plane where two satellites fall on the same lattice slot (more satellites than ``S``, or uneven
+   spacing) is numbered by rank of ``u`` instead.
 
 Satellite numbering of shells, planes and slots is a labelling: shells by increasing inclination then
 altitude, planes by increasing RAAN from the first gap after 0 deg, slots from the lattice offset.
@@ -246,7 +248,7 @@ def infer_structure(satrecs, *, reference_epoch_utc=None, launch_date=None,
         plane[members] = p_of
         n_planes = int(p_of.max()) + 1 if members.size else 0
         sizes = np.bincount(p_of, minlength=n_planes)
-        spp = int(np.round(np.median(sizes))) if n_planes else 0
+        spp = _slots_per_plane(p_of, u[members], sizes)
         slot[members] = _slots_by_phase(p_of, u[members], spp)
         summaries.append({
             "inclination_deg": round(float(shell_inc[k]), 3), "altitude_km": round(float(shell_alt[k]), 1),
@@ -290,6 +292,19 @@ def _planes_by_raan(raan_deg: np.ndarray, gap_deg: float) -> np.ndarray:
     first_raan = np.array([r[rolled][label == p][0] for p in range(label.max() + 1)])
     rank = np.argsort(np.argsort(np.mod(first_raan, 360.0), kind="stable"), kind="stable")
     return rank[out]
+
+
+def _slots_per_plane(plane_of: np.ndarray, u_deg: np.ndarray, sizes: np.ndarray) -> int:
+    """Slots per plane of a shell: 360 deg over the median phase gap between neighbours of a plane (robust
+    to missing satellites, which only widen a few gaps), and at least the median plane size."""
+    if sizes.size == 0:
+        return 0
+    order = np.lexsort((u_deg, plane_of))
+    same = plane_of[order][1:] == plane_of[order][:-1]
+    gaps = np.diff(u_deg[order])[same]
+    gaps = gaps[gaps > 0]
+    by_gap = int(np.round(360.0 / np.median(gaps))) if gaps.size else 1
+    return max(by_gap, int(np.round(np.median(sizes))))
 
 
 def _plane_gap_threshold_deg(gaps_deg: np.ndarray, min_gap_deg: float) -> float:
