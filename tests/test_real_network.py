@@ -17,6 +17,7 @@ import pytest
 
 from leosim.ground.pops import PopAssignment, assign_pops, published_assignment, starlink_pops
 from leosim.scenario import Scenario
+from leosim.scenario.tables import TABLE_COLUMNS
 
 PLACES = (("kyiv", "Kyiv", 50.4501, 30.5234), ("tokyo", "Tokyo", 35.6762, 139.6503),
           ("manila", "Manila", 14.5995, 120.9842), ("sao-paulo", "Sao Paulo", -23.5505, -46.6333))
@@ -78,6 +79,8 @@ def test_assign_pops_shares_are_deterministic_and_unknown_countries_fall_back():
 def test_starlink_pops_as_of_a_date():
     all_pops, first_seen = starlink_pops()
     assert len(all_pops) >= 55 and (all_pops.kinds == "pop").all()
+    # Sofia: absent from the 2024-08-07 snapshot's PTR records, present on 2024-09-19.
+    assert first_seen[all_pops.ids.tolist().index("sfiabgr1")] == np.datetime64("2024-09-19")
     october, _ = starlink_pops("2024-10-25")
     ids = set(october.ids.tolist())
     assert {"frntdeu1", "sfiabgr1", "wrswpol1", "tkyojpn1", "mnlaphl1", "nrbiken1", "dohaqat1"} <= ids
@@ -112,6 +115,10 @@ def test_real_snapshot_scenario_runs_end_to_end_with_report(starlink_snapshot, t
     out = tmp_path / "out"
     assert (out / "report.html").is_file() and (out / "constellation.parquet").is_file()
     constellation = pd.read_parquet(out / "constellation.parquet")
+    assert tuple(constellation.columns) == TABLE_COLUMNS["constellation"]
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "outputs.md").read_text(encoding="utf-8")
+    section = docs.split("## `constellation`", 1)[1].split("\n## ", 1)[0]
+    assert all(f"`{column}`" in section for column in TABLE_COLUMNS["constellation"])
     assert (constellation["status"] == "operational").all()  # non-operational excluded with plus-grid
     assert 7000 <= len(constellation) <= 8500
     access = result["access"]
