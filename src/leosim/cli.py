@@ -17,6 +17,10 @@ class _LeosimGroup(click.Group):
     """A click group that turns leosim's input errors into a clear message and exit code 2."""
 
     def invoke(self, ctx):
+        import warnings
+
+        # leosim's warnings (e.g. stale element epochs) as one "warning:" line each, not a source excerpt.
+        warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
         try:
             return super().invoke(ctx)
         except LeosimInputError as error:
