@@ -186,3 +186,25 @@ def test_real_snapshot_plus_grid_is_connected_per_dense_shell(real):
         n = _components(isl, members)
         if s["inclination_deg"] < 90.0:  # the sun-synchronous shells have planes 60 deg apart: not a grid
             assert n == 1, (s, n)
+
+
+def test_constellation_info_cli_json(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from leosim.cli import main
+
+    lines, t_shell, _, _ = _noisy_walker_tle(5)
+    path = tmp_path / "walker.tle"
+    path.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(main, ["constellation-info", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    shells = json.loads(result.output)["shells"]
+    # All three shells lie above the default lowest shell altitude (400 km).
+    assert len(shells) == 3
+    for shell in shells:
+        assert {"inclination_deg", "altitude_km", "planes", "satellites", "operational"} <= set(shell)
+    assert sorted(s["satellites"] for s in shells) == sorted(np.bincount(t_shell).tolist())
+    text = CliRunner().invoke(main, ["constellation-info", str(path)])
+    assert text.exit_code == 0 and "operational" in text.output
