@@ -30,16 +30,17 @@ SHELLS = (WalkerShell(550.0, 53.0, 24, 20, phasing_f=5, epoch_utc=EPOCH),
 """Three shells, one of them with a plane straddling RAAN 0/360 (offset 358 deg)."""
 
 
-def _noisy_walker_tle(seed: int, *, drop_frac: float = 0.05):
-    """TLE text of SHELLS with RAAN +-0.5 deg, phase +-1 deg, altitude +-2 km (uniform), ``drop_frac`` removed;
-    returns (lines, true shell, true plane, true slot) of the kept satellites, in file order."""
+def _noisy_walker_tle(seed: int, *, drop_frac: float = 0.05, shells=SHELLS, keep_planes=None):
+    """TLE text of ``shells`` with RAAN +-0.5 deg, phase +-1 deg, altitude +-2 km (uniform), ``drop_frac``
+    removed (and only ``keep_planes`` when given); returns (lines, true shell, true plane, true slot) of the kept
+    satellites, in file order."""
     rng = np.random.default_rng(seed)
     lines, truth = [], []
     satnum = 1
-    for k, shell in enumerate(SHELLS):
+    for k, shell in enumerate(shells):
         el = shell_elements(shell)
         for p, s, raan, ma in zip(el["plane"], el["slot"], el["raan_rad"], el["mean_anomaly_rad"], strict=True):
-            if rng.random() < drop_frac:
+            if rng.random() < drop_frac or (keep_planes is not None and p not in keep_planes):
                 continue
             alt = shell.altitude_km + rng.uniform(-2.0, 2.0)
             inc = math.radians(shell.inclination_deg)
@@ -88,6 +89,15 @@ def test_noisy_walker_shells_infer_back_exactly(seed):
             sel = (t_shell == k) & (t_plane == p)
             shift = np.unique((st.slot[sel] - t_slot[sel]) % shell.sats_per_plane)
             assert shift.size == 1, (k, p)
+
+
+def test_a_shell_still_being_deployed_keeps_its_planes_apart():
+    # 8 of 24 planes (RAAN 0-105 deg): the 255 deg without planes must not merge them into one.
+    shell = WalkerShell(550.0, 53.0, 24, 20, phasing_f=5, epoch_utc=EPOCH)
+    lines, _, t_plane, _ = _noisy_walker_tle(6, shells=(shell,), keep_planes=range(8))
+    st = infer_structure(parse_tle_lines(lines).satrecs, min_shell_altitude_km=300.0, min_shell_satellites=60)
+    assert len(st.shells) == 1 and st.shells[0]["planes"] == 8
+    assert _bijective(t_plane, st.plane)
 
 
 def test_walker_plus_grid_on_inferred_planes_is_connected_with_at_most_four_links():

@@ -60,6 +60,8 @@ OPERATIONAL_INCLINATION_TOL_DEG = 0.3
 PLANE_GAP_DEG = 1.0
 """Narrowest RAAN gap that can separate two planes, deg (72 planes are 5 deg apart); the gap actually used
 is found per shell where the sorted gaps drop the most."""
+PLANE_GAP_MIN_RATIO = 2.5
+"""A drop by this factor between consecutive sorted RAAN gaps separates inter-plane from intra-plane gaps."""
 PLANE_GAP_FLOOR_DEG = 0.05
 """Gaps narrower than this count as this when comparing gap ratios, deg (element-set noise)."""
 RAISING_MAX_AGE_DAYS = 365.0
@@ -316,8 +318,11 @@ def _plane_gap_threshold_deg(gaps_deg: np.ndarray, min_gap_deg: float) -> float:
     if wide == 0:
         return float(min_gap_deg)
     floor = np.maximum(g[: wide + 1], PLANE_GAP_FLOOR_DEG) if wide < g.size else np.maximum(g, PLANE_GAP_FLOOR_DEG)
-    ratio = floor[:-1] / floor[1:]
-    k = int(np.argmax(ratio[:wide]))
+    ratio = (floor[:-1] / floor[1:])[:wide]
+    # The last clear drop (most planes): an empty stretch of RAAN (a shell still being deployed) makes an
+    # even bigger drop from itself to the inter-plane gaps, which must not merge the planes.
+    clear = np.flatnonzero(ratio >= PLANE_GAP_MIN_RATIO)
+    k = int(clear[-1]) if clear.size else int(np.argmax(ratio))
     return float(np.sqrt(floor[k] * floor[k + 1]))
 
 
