@@ -30,10 +30,11 @@ SHELLS = (WalkerShell(550.0, 53.0, 24, 20, phasing_f=5, epoch_utc=EPOCH),
 """Three shells, one of them with a plane straddling RAAN 0/360 (offset 358 deg)."""
 
 
-def _noisy_walker_tle(seed: int, *, drop_frac: float = 0.05, shells=SHELLS, keep_planes=None):
-    """TLE text of ``shells`` with RAAN +-0.5 deg, phase +-1 deg, altitude +-2 km (uniform), ``drop_frac``
-    removed (and only ``keep_planes`` when given); returns (lines, true shell, true plane, true slot) of the kept
-    satellites, in file order."""
+def _noisy_walker_tle(seed: int, *, drop_frac: float = 0.05, shells=SHELLS, keep_planes=None,
+                      raan_noise_deg: float = 0.5):
+    """TLE text of ``shells`` with RAAN +-``raan_noise_deg`` (0.5), phase +-1 deg, altitude +-2 km (uniform),
+    ``drop_frac`` removed (and only ``keep_planes`` when given); returns (lines, true shell, true plane, true
+    slot) of the kept satellites, in file order."""
     rng = np.random.default_rng(seed)
     lines, truth = [], []
     satnum = 1
@@ -48,7 +49,7 @@ def _noisy_walker_tle(seed: int, *, drop_frac: float = 0.05, shells=SHELLS, keep
             sat = Satrec()
             sat.sgp4init(WGS72, "i", satnum, sgp4_epoch_days(shell.epoch_utc), 0.0, 0.0, 0.0, 0.0001, 0.0, inc,
                          (ma + math.radians(rng.uniform(-1.0, 1.0))) % (2 * math.pi), no,
-                         (raan + math.radians(rng.uniform(-0.5, 0.5))) % (2 * math.pi))
+                         (raan + math.radians(rng.uniform(-raan_noise_deg, raan_noise_deg))) % (2 * math.pi))
             l1, l2 = export_tle(sat)
             lines += [f"SAT-{satnum}", l1, l2]
             truth.append((k, p, s))
@@ -92,10 +93,13 @@ def test_noisy_walker_shells_infer_back_exactly(seed):
 
 
 def test_a_shell_still_being_deployed_keeps_its_planes_apart():
-    # 8 of 24 planes (RAAN 0-105 deg): the 255 deg without planes must not merge them into one.
+    # 8 of 24 planes (RAAN 0-105 deg), sparse (a quarter of the slots) and spread over +-1.5 deg of RAAN as
+    # real planes are: the drop from the 255 deg without planes to the 15 deg between planes is bigger than
+    # the drop from there to the gaps within a plane, and must not merge the planes into one.
     shell = WalkerShell(550.0, 53.0, 24, 20, phasing_f=5, epoch_utc=EPOCH)
-    lines, _, t_plane, _ = _noisy_walker_tle(6, shells=(shell,), keep_planes=range(8))
-    st = infer_structure(parse_tle_lines(lines).satrecs, min_shell_altitude_km=300.0, min_shell_satellites=60)
+    lines, _, t_plane, _ = _noisy_walker_tle(6, shells=(shell,), keep_planes=range(8), drop_frac=0.75,
+                                             raan_noise_deg=1.5)
+    st = infer_structure(parse_tle_lines(lines).satrecs, min_shell_altitude_km=300.0, min_shell_satellites=30)
     assert len(st.shells) == 1 and st.shells[0]["planes"] == 8
     assert _bijective(t_plane, st.plane)
 
