@@ -140,8 +140,9 @@ def test_cli_run_writes_a_complete_folder(tmp_path):
     assert result.exit_code == 0, result.output
     assert "TWN" in result.output and "UKR" in result.output
     assert (out / "manifest.json").exists() and (out / "scenario.resolved.json").exists()
-    # `sweep` is written only for scenarios with a [sweep] section (docs/outputs.md); the seed has none.
-    assert {p.stem for p in out.glob("*.parquet")} == set(TABLE_COLUMNS) - {"sweep"}
+    # `sweep` is written only for scenarios with a [sweep] section and `constellation` only for element
+    # files (docs/outputs.md); the seed has neither.
+    assert {p.stem for p in out.glob("*.parquet")} == set(TABLE_COLUMNS) - {"sweep", "constellation"}
 
 
 def test_killed_run_leaves_no_complete_looking_folder(tmp_path):

@@ -64,3 +64,13 @@ mistyped step (nanoseconds for seconds, 1e-9 for 1) is far likelier than intent,
 tables would not fit on any disk a laptop has."""
 BYTES_PER_POSITION = 24
 """Bytes of one satellite's position at one instant (3 float64), for the size quoted when refusing work."""
+
+ORBITAL_LAUNCHES_PER_YEAR = {2018: 112, 2019: 97, 2020: 104, 2021: 135, 2022: 180, 2023: 212, 2024: 253, 2025: 315}
+"""Successful orbital launches per year, i.e. COSPAR launch numbers assigned (approximate, from the
+"<year> in spaceflight" tallies; 2025 extrapolated): used only to turn an international designator's launch
+number into an approximate date (a few weeks of error)."""
+
+TLE_ERROR_GROWTH_KM_PER_DAY = (1.0, 3.0)
+"""Growth of SGP4/TLE position error with time from epoch for LEO, km/day, low and high (Vallado & Cefola,
+"Two-line element sets - practice and use", IAC-12.C1.6.12, 2012; Flohrer et al., 2008): typical in-track
+error after propagating a LEO TLE by d days is about 1-3 km per day."""

@@ -30,8 +30,16 @@ def register(group) -> None:
 @click.option("--min-elevation", "min_elevation_deg", type=float, default=None,
               help="Elevation mask of the terminal, degrees [default: 25, or the scenario's].")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (keys: territory, visible_sats, covered, "
-              "routable, rtt_ms, gateway, pop, allowed, rule, status, default_state, source, ...).")
-def access(lat_deg, lon_deg, site, at, scenario_file, constellation, tle, db, min_elevation_deg, as_json):
+              "routable, rtt_ms, gateway, pop, allowed, rule, status, default_state, source, pop_reason, ...).")
+@click.option("--pop-assignment", "pop_assignment", type=click.Choice(["nearest", "published"]), default=None,
+              help="nearest: the best PoP; published: the PoP Starlink's GeoIP feed assigns the place's country "
+              "at --at (shipped table), best PoP where the feed does not list it [default: nearest, or the "
+              "scenario's].")
+@click.option("--pops", "pops", type=click.Choice(["default", "starlink"]), default=None,
+              help="PoPs: the shipped 23 (default) or the GeoIP feed's PoPs seen by --at (starlink); without "
+              "--scenario only.")
+def access(lat_deg, lon_deg, site, at, scenario_file, constellation, tle, db, min_elevation_deg, as_json,
+           pop_assignment, pops):
     """Territory, satellites in view, route to a PoP and the policy verdict for one place and instant.
 
     With --scenario, everything comes from the scenario, and --db adds a store's rules after the
@@ -53,18 +61,22 @@ def access(lat_deg, lon_deg, site, at, scenario_file, constellation, tle, db, mi
     if min_elevation_deg is not None and not 0.0 <= min_elevation_deg <= 90.0:
         raise LeosimInputError(f"must be within 0..90 degrees, got {min_elevation_deg}", field="--min-elevation")
     if scenario_file is not None:
+        if pops is not None:
+            raise LeosimInputError("--scenario sets the PoPs ([ground] pops): leave out --pops", field="--pops")
         answer = _scenario_access(scenario_file, lat_deg, lon_deg, site, at, constellation, tle, db,
-                                  min_elevation_deg)
+                                  min_elevation_deg, pop_assignment)
     else:
         answer = access_at(lat_deg, lon_deg, at, constellation=_constellation(constellation, tle),
-                           rules=_store_rules(db, required=False), min_elevation_deg=min_elevation_deg)
+                           rules=_store_rules(db, required=False), min_elevation_deg=min_elevation_deg,
+                           ground=_ground(pops, at), pop_assignment=pop_assignment)
     if as_json:
         click.echo(json.dumps(answer, indent=2))
         return
     _print(answer, lat_deg, lon_deg, site)
 
 
-def _scenario_access(scenario_file, lat_deg, lon_deg, site, at, constellation, tle, db, min_elevation_deg):
+def _scenario_access(scenario_file, lat_deg, lon_deg, site, at, constellation, tle, db, min_elevation_deg,
+                     pop_assignment):
     from ..service.access import access_at
 
     if constellation is not None or tle is not None or min_elevation_deg is not None:
@@ -73,7 +85,8 @@ def _scenario_access(scenario_file, lat_deg, lon_deg, site, at, constellation, t
     scenario = _load_scenario(scenario_file)
     store_rules = _store_rules(db, required=True) if db is not None else ()
     try:
-        return access_at(lat_deg, lon_deg, at, site=site, scenario=scenario, store_rules=store_rules)
+        return access_at(lat_deg, lon_deg, at, site=site, scenario=scenario, store_rules=store_rules,
+                         pop_assignment=pop_assignment)
     except LeosimInputError as error:
         if site is not None and error.field in (None, "", "site"):
             raise LeosimInputError(error.message, source=scenario_file, field="--site") from None
@@ -104,6 +117,17 @@ def _load_scenario(path):
 _SCENARIOS: dict = {}
 #: Scenarios kept by :func:`_load_scenario` (each holds its plan, engine and constellation).
 _SCENARIO_CACHE_SIZE = 4
+
+
+def _ground(pops, at):
+    """Gateways and PoPs without a scenario: the shipped ones, or (``starlink``) the feed's PoPs seen by ``at``."""
+    if pops != "starlink":
+        return None
+    from ..ground.pops import starlink_pops
+    from ..ground.sites import Sites, default_gateways
+    from ..timebase import parse_utc
+
+    return Sites.concat([default_gateways(), starlink_pops(as_of=parse_utc(at, source="--at"))[0]])
 
 
 def _constellation(constellation, tle):
@@ -137,5 +161,6 @@ def _print(answer: dict, lat_deg, lon_deg, site) -> None:
     route = (f"{answer['rtt_ms']:.1f} ms via {answer['gateway']} to {answer['pop']}" if answer["routable"]
              else "none")
     click.echo(f"routable     {yes[answer['routable']]} ({route})")
+    click.echo(f"PoP, why     {answer['pop_reason']}")
     click.echo(f"allowed      {yes[answer['allowed']]}  [{answer['rule']}] ({answer['source']})")
     click.echo(f"status       {answer['status']}")

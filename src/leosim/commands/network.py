@@ -71,19 +71,14 @@ def _load_sites(spec: str, network, mode: str):
 def _isls(isl: str | None, constellation, network):
     import numpy as np
 
-    from ..network.links import load_isl_file, plus_grid_isls
+    from ..network.links import default_isls, load_isl_file
 
     if isl is None:
         isl = "plus-grid"
     if isl == "none":
         return np.zeros((0, 2), dtype=np.int64)
     if isl == "plus-grid":
-        if network is not None:
-            return network.isls
-        if (constellation.plane < 0).any():
-            raise LeosimInputError("plus-grid ISLs need planes and slots, which element files do not give; "
-                                   "use --isl none or --isl FILE", field="--isl")
-        return plus_grid_isls(constellation.shell, constellation.plane, constellation.slot)
+        return default_isls(constellation, given=None if network is None else network.isls)
     return load_isl_file(isl, n_satellites=len(constellation))
 
 

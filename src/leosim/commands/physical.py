@@ -15,7 +15,7 @@ _DEMO_SITES = (("Kyiv", 50.4501, 30.5234), ("Taipei", 25.0330, 121.5654))
 
 def register(group) -> None:
     """Add this module's commands to the top-level ``leosim`` group."""
-    for command in (constellations, positions, visible, demo):
+    for command in (constellations, constellation_info, positions, visible, demo):
         group.add_command(command)
 
 
@@ -28,6 +28,53 @@ def constellations():
         preset = get_preset(name)
         click.echo(f"{name:16s} {preset.size:6d} satellites  {len(preset.shells)} shell(s)")
         click.echo(f"{'':16s} {preset.description}")
+
+
+@click.command("constellation-info")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help='JSON: {"shells": [{"inclination_deg", "altitude_km", '
+              '"planes", "satellites", "operational", ...}], "status": {...}}.')
+@click.option("--as-of", "as_of", default=None, help="Keep satellites launched on or before this date (YYYY-MM-DD).")
+@click.option("--satellites", "sat_out", default=None, type=click.Path(dir_okay=False),
+              help="Also write the per-satellite table (.csv or .parquet).")
+def constellation_info(file, as_json, as_of, sat_out):
+    """Shells, planes, slots and status inferred from an element file (TLE or OMM)."""
+    import json
+
+    import numpy as np
+
+    from ..orbits.constellation import Constellation
+    from ..orbits.inference import infer_constellation, launch_dates
+    from ..timebase import parse_utc
+
+    sats = Constellation.from_file(file)
+    if as_of is not None:
+        day = parse_utc(as_of, source="--as-of").astype("datetime64[D]")
+        launched = launch_dates([getattr(s, "intldesg", "") for s in sats.satrecs])
+        sats = sats.subset(np.isnat(launched) | (launched <= day))
+    inferred = infer_constellation(sats, keep_non_operational=True)
+    st = inferred.structure
+    statuses, counts = np.unique(st.status.astype(str), return_counts=True)
+    if sat_out:
+        from ..output import TableWriter, table_format
+
+        table_format(sat_out)
+        with TableWriter(sat_out) as writer:
+            frame = st.table(inferred.sat_id, inferred.name)
+            writer.write({name: frame[name].to_numpy() for name in frame.columns})
+    if as_json:
+        click.echo(json.dumps({"satellites": len(sats), "reference_epoch_utc": str(st.reference_epoch_utc)[:19] + "Z",
+                               "status": {str(k): int(v) for k, v in zip(statuses, counts, strict=True)},
+                               "shells": list(st.shells)}, indent=2))
+        return
+    click.echo(f"{file}: {len(sats)} satellites, reference epoch {str(st.reference_epoch_utc)[:19]}Z")
+    click.echo(f"{'shell':>5s} {'incl_deg':>8s} {'alt_km':>7s} {'planes':>6s} {'sats/plane':>10s} "
+               f"{'(min-max)':>9s} {'sats':>6s} {'operational':>11s}")
+    for k, sh in enumerate(st.shells):
+        click.echo(f"{k:5d} {sh['inclination_deg']:8.2f} {sh['altitude_km']:7.1f} {sh['planes']:6d} "
+                   f"{sh['sats_per_plane']:10d} {sh['sats_per_plane_min']:>4d}-{sh['sats_per_plane_max']:<4d} "
+                   f"{sh['satellites']:6d} {sh['operational']:11d}")
+    click.echo("status: " + ", ".join(f"{k} {v}" for k, v in zip(statuses, counts, strict=True)))
 
 
 @click.command()

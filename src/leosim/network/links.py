@@ -31,6 +31,15 @@ the weather; Kassing et al., "Exploring the 'Internet from space' with Hypatia",
 HYPATIA_EARTH_RADIUS_KM = WGS72_RADIUS_KM
 """Spherical Earth radius Hypatia uses for its link-length limits (``EARTH_RADIUS = 6378135`` m), km."""
 
+
+_GEODETIC_UP_MARGIN_DEG = 0.5
+"""Margin on the elevation mask when pre-selecting GSL candidates by range, deg. Geodetic up differs
+from the geocentric radial direction by at most 0.193 deg on WGS84, so 0.5 deg is safely conservative."""
+
+PLUS_GRID_PLANE_SKIP = 3
+"""+Grid on inferred planes: a satellite with no satellite in reach in the next plane (a sparse or partly
+deployed plane) links to the nearest-phase one in the plane after, up to this many planes ahead."""
+
 ISL_REASONS = ("missing_position", "too_long", "earth_blocked")
 """Reasons an ISL can be reported invalid (see :func:`isl_validity`)."""
 
@@ -128,6 +137,154 @@ def plus_grid_isls(shell, plane, slot, shift: int = 0) -> np.ndarray:
     _, first = np.unique(lo * n_sat + hi, return_index=True)
     first.sort()
     return np.stack([lo[first], hi[first]], axis=1).astype(np.int64)
+
+
+def inferred_plus_grid_isls(shell, plane, raan_deg, inclination_deg, arg_latitude_deg, altitude_km, *,
+                            max_isl_length_km=None) -> np.ndarray:
+    """+Grid ISLs on a real constellation's *inferred* planes (see :mod:`leosim.orbits.inference`).
+
+    Per-satellite arrays ``(N,)``: ``shell``, ``plane`` (-1: no links), ``raan_deg``, ``inclination_deg``,
+    ``arg_latitude_deg`` (all at one reference epoch) and mean ``altitude_km``. Each satellite links to
+
+    * the next satellite of its plane in argument of latitude (wrapping), and
+    * the satellite of the next plane of its shell (planes ordered by their circular-mean RAAN, wrapping)
+      whose argument of latitude is nearest to its own ("nearest phase"); when two satellites pick the
+      same one, the closer in phase keeps it, so no satellite has more than four links. A satellite left
+      without a forward link (taken target, or nothing in reach: a sparse plane) tries the plane after,
+      up to :data:`PLUS_GRID_PLANE_SKIP` planes ahead.
+
+    A link whose length exceeds ``max_isl_length_km`` anywhere along the orbit (checked at 8 phases on
+    circular orbits, km; default :func:`default_max_isl_length_km` of the lower satellite's altitude) is
+    left out: it bridges a gap left by missing satellites, or the seam of a shell whose planes do not go
+    round the whole circle. Returns ``(K, 2)`` int64 ``(min, max)`` pairs, intra-plane links first.
+
+    How this differs from a Walker +Grid (:func:`plus_grid_isls`): there, slot ``s`` of plane ``p`` links
+    to slot ``s + shift`` of plane ``p + 1`` by number, and every plane is complete. Here planes are
+    uneven and have gaps, slots are not comparable across planes, so the neighbour is chosen by phase,
+    links are matched one-to-one, and over-long links are dropped rather than kept.
+    """
+    shell = np.asarray(shell, dtype=np.int64)
+    plane = np.asarray(plane, dtype=np.int64)
+    raan = np.asarray(raan_deg, dtype=np.float64)
+    inc = np.asarray(inclination_deg, dtype=np.float64)
+    u = np.mod(np.asarray(arg_latitude_deg, dtype=np.float64), 360.0)
+    alt = np.asarray(altitude_km, dtype=np.float64)
+    known = np.flatnonzero((shell >= 0) & (plane >= 0))
+    if known.size < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    # Group by (shell, plane); order groups within a shell by circular-mean RAAN.
+    _, group = np.unique(shell[known] * (int(plane.max()) + 1) + plane[known], return_inverse=True)
+    n_group = int(group.max()) + 1
+    r = np.radians(raan[known])
+    mean_raan = np.mod(np.degrees(np.arctan2(np.bincount(group, np.sin(r), n_group),
+                                             np.bincount(group, np.cos(r), n_group))), 360.0)
+    g_shell = np.zeros(n_group, dtype=np.int64)
+    g_shell[group] = shell[known]
+    g_order = np.lexsort((mean_raan, g_shell))
+    g_rank = np.empty(n_group, dtype=np.int64)
+    g_rank[g_order] = np.arange(n_group)
+    group = g_rank[group]  # groups renumbered: by shell, then RAAN
+    g_shell = g_shell[g_order]
+    new_shell = np.r_[True, g_shell[1:] != g_shell[:-1]]
+    s_start = np.flatnonzero(new_shell)
+    s_of_g = np.cumsum(new_shell) - 1
+    s_end = np.r_[s_start[1:], n_group]
+    g_idx = np.arange(n_group)
+    g_next = np.where(g_idx + 1 < s_end[s_of_g], g_idx + 1, s_start[s_of_g])
+
+    # Satellites sorted by (group, u).
+    order = np.lexsort((u[known], group))
+    sat = known[order]
+    grp = group[order]
+    uu = u[sat]
+    pos = np.arange(sat.size)
+    first = np.r_[True, grp[1:] != grp[:-1]]
+    g_start = np.zeros(n_group, dtype=np.int64)
+    g_end = np.zeros(n_group, dtype=np.int64)
+    g_start[grp[first]] = pos[first]
+    g_end[grp[first]] = np.r_[pos[first][1:], sat.size]
+    nxt = np.where(pos + 1 < g_end[grp], pos + 1, g_start[grp])
+    intra = np.stack([sat, sat[nxt]], axis=1)
+
+    advance = np.radians(np.arange(8) * 45.0)[None, :]
+
+    def xyz(k):
+        om, i = np.radians(raan[k])[:, None], np.radians(inc[k])[:, None]
+        w = np.radians(u[k])[:, None] + advance
+        radius = (HYPATIA_EARTH_RADIUS_KM + alt[k])[:, None]
+        return np.stack([np.cos(om) * np.cos(w) - np.sin(om) * np.sin(w) * np.cos(i),
+                         np.sin(om) * np.cos(w) + np.cos(om) * np.sin(w) * np.cos(i),
+                         np.sin(w) * np.sin(i)], axis=-1) * radius[..., None]
+
+    def short_enough(a, b):
+        """Links (satellite ids) no longer than the limit at any of 8 common phase advances."""
+        if a.size == 0:
+            return np.zeros(0, dtype=bool)
+        longest = np.linalg.norm(xyz(a) - xyz(b), axis=-1).max(axis=1)
+        limit = (default_max_isl_length_km(np.minimum(alt[a], alt[b])) if max_isl_length_km is None
+                 else np.asarray(max_isl_length_km, dtype=np.float64))
+        return longest <= limit
+
+    intra = intra[intra[:, 0] != intra[:, 1]]
+    intra = intra[short_enough(intra[:, 0], intra[:, 1])]
+
+    # Nearest phase in the next plane, then (for satellites still without a forward link: the next plane is
+    # sparse there, or its nearest satellite was taken) in the plane after, up to PLUS_GRID_PLANE_SKIP.
+    has_out = np.zeros(sat.size, dtype=bool)
+    has_in = np.zeros(sat.size, dtype=bool)
+    keys = grp * 1000.0 + uu
+    target = grp.copy()
+    inter = []
+    for _ in range(PLUS_GRID_PLANE_SKIP):
+        target = g_next[target]
+        todo = np.flatnonzero(~has_out & (target != grp))
+        if todo.size == 0:
+            break
+        tg = target[todo]
+        hi = np.clip(np.searchsorted(keys, tg * 1000.0 + uu[todo]), 0, sat.size - 1)
+        hi = np.where((hi >= g_end[tg]) | (grp[hi] != tg), g_start[tg], hi)
+        lo = hi - 1
+        lo = np.where((lo < g_start[tg]) | (lo < 0), g_end[tg] - 1, lo)
+        d_hi = np.abs((uu[hi] - uu[todo] + 180.0) % 360.0 - 180.0)
+        d_lo = np.abs((uu[lo] - uu[todo] + 180.0) % 360.0 - 180.0)
+        pick = np.where(d_lo < d_hi, lo, hi)
+        d = np.minimum(d_lo, d_hi)
+        ok = ~has_in[pick] & short_enough(sat[todo], sat[pick])
+        a_idx, b_idx, d = todo[ok], pick[ok], d[ok]
+        o = np.lexsort((a_idx, d))
+        _, first = np.unique(b_idx[o], return_index=True)  # one link into each satellite: the closest phase
+        keep = o[first]
+        has_out[a_idx[keep]] = True
+        has_in[b_idx[keep]] = True
+        inter.append(np.stack([sat[a_idx[keep]], sat[b_idx[keep]]], axis=1))
+
+    links = np.concatenate([intra, *inter])
+    links = links[links[:, 0] != links[:, 1]]
+    lo_hi = np.sort(links, axis=1)
+    _, first_idx = np.unique(lo_hi[:, 0] * shell.size + lo_hi[:, 1], return_index=True)
+    return lo_hi[np.sort(first_idx)].astype(np.int64)
+
+
+def default_isls(constellation, *, shift: int = 0, given=None, max_isl_length_km=None) -> np.ndarray:
+    """THE default-ISL rule ("plus-grid"), used by scenarios, ``leosim rtt`` and ``leosim access``.
+
+    * ``given`` (ISLs that came with the constellation, e.g. a satgenpy folder's ``isls.txt``): those;
+    * generated shells (every satellite's plane and slot known): Walker +Grid, :func:`plus_grid_isls`
+      with ``shift``;
+    * element files: +Grid on the inferred planes, :func:`inferred_plus_grid_isls` (non-operational
+      satellites get no links), ``max_isl_length_km`` as there.
+    """
+    if given is not None:
+        return np.asarray(given, dtype=np.int64).reshape(-1, 2)
+    if len(constellation) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    if (constellation.plane >= 0).all() and constellation.structure is None:
+        return plus_grid_isls(constellation.shell, constellation.plane, constellation.slot, shift=shift)
+    from ..orbits.inference import structure_of
+
+    st = structure_of(constellation)
+    return inferred_plus_grid_isls(st.shell, st.plane, st.raan_deg, st.inclination_deg, st.arg_latitude_deg,
+                                   st.altitude_km, max_isl_length_km=max_isl_length_km)
 
 
 def load_isl_file(path, n_satellites: int | None = None) -> np.ndarray:
@@ -343,10 +500,3 @@ def gsl_edges_by_elevation(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg
     # visible_pairs already sorts by site then satellite.
     return (np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64), np.asarray(rng, dtype=np.float64))
 
-
-def default_isls(constellation) -> np.ndarray:
-    """The lasers a constellation gets when none are named: plus-grid for generated shells; none (bent
-    pipe) when planes are unknown (element files)."""
-    if (constellation.plane < 0).any():
-        return np.zeros((0, 2), dtype=np.int64)
-    return plus_grid_isls(constellation.shell, constellation.plane, constellation.slot)

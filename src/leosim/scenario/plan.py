@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from ..errors import LeosimInputError, PropagationWarning
+from ..errors import LeosimInputError, LeosimWarning, PropagationWarning
 from ..ground.sites import Sites, default_cities, default_gateways, default_pops
 from ..policy.fleets import Fleet, PayerPeriod, Tenant
 from ..policy.rules import Rule, check_rules
@@ -111,7 +111,7 @@ class Plan:
             files.append((f"site_files[{i}].path", self.path(site_file.path)))
         for key in ("gateways", "pops"):
             value = getattr(spec.ground, key)
-            if value != "default":
+            if value != "default" and not (key == "pops" and value == "starlink"):
                 files.append((f"ground.{key}", self.path(value)))
         if spec.ground.fibre:
             files.append(("ground.fibre", self.path(spec.ground.fibre)))
@@ -169,12 +169,39 @@ class Plan:
                 with warnings.catch_warnings():
                     if self.__dict__.get("_unpickled"):
                         warnings.simplefilter("ignore", PropagationWarning)
-                    return Constellation.from_file(self.path(c.tle))
+                    return self._real_constellation(Constellation.from_file(self.path(c.tle)))
             return self._hypatia.constellation
         except LeosimInputError as error:
             if error.source is None:
                 error = LeosimInputError(error.message, source=self.source, field="constellation")
             raise error from None
+
+    def _real_constellation(self, sats):
+        """An element file's constellation: launched by ``as_of``, structure inferred, non-operational
+        satellites excluded or kept (``[constellation] non_operational``); warns when the element epochs are
+        far from the window."""
+        import warnings
+
+        from ..orbits.inference import infer_constellation, launch_dates, stale_elements_message
+
+        c = self.spec.constellation
+        if c.as_of is not None:
+            launched = launch_dates([getattr(s, "intldesg", "") for s in sats.satrecs])
+            sats = sats.subset(np.isnat(launched) | (launched <= np.datetime64(c.as_of, "D")))
+        message = stale_elements_message(sats.epoch_utc, self.times.utc[0], self.times.utc[-1])
+        if message:
+            warnings.warn(LeosimWarning(f"{self.source}: {message}"), stacklevel=2)
+        keep = c.non_operational == "keep" or (c.non_operational == "auto" and self.spec.network.isl != "plus-grid")
+        return infer_constellation(sats, keep_non_operational=keep)
+
+    def constellation_table(self):
+        """The ``constellation`` table (inferred structure per satellite), or None for generated shells."""
+        from ..orbits.inference import CONSTELLATION_COLUMNS
+
+        sats = self.constellation
+        if sats.structure is None:
+            return None
+        return sats.structure.table(sats.sat_id, sats.name)[list(CONSTELLATION_COLUMNS)]
 
     @cached_property
     def knot_spacing_s(self) -> float:
@@ -186,20 +213,15 @@ class Plan:
     @cached_property
     def isls(self) -> np.ndarray:
         """ISL pairs ``(K, 2)`` (empty for bent pipe)."""
-        from ..network.links import load_isl_file, plus_grid_isls
+        from ..network.links import default_isls, load_isl_file
 
         isl = self.spec.network.isl
         if isl == "none":
             return np.zeros((0, 2), dtype=np.int64)
         if isl == "plus-grid":
-            if self.spec.constellation.hypatia:
-                return self._hypatia.isls
-            sats = self.constellation
-            if (sats.plane < 0).any():
-                raise LeosimInputError("plus-grid ISLs need planes and slots, which element files do not give; "
-                                       "use isl = 'none' or an isls.txt file", source=self.source,
-                                       field="network.isl")
-            return plus_grid_isls(sats.shell, sats.plane, sats.slot, shift=self.spec.network.isl_shift)
+            given = self._hypatia.isls if self.spec.constellation.hypatia else None
+            return default_isls(self.constellation, shift=self.spec.network.isl_shift, given=given,
+                                max_isl_length_km=self.spec.network.max_isl_length_km)
         return load_isl_file(self.path(isl), n_satellites=len(self.constellation))
 
     # -- territories ---------------------------------------------------------------------------------------
@@ -399,6 +421,10 @@ class Plan:
         value = getattr(self.spec.ground, key)
         if value == "default":
             return default_gateways() if key == "gateways" else default_pops()
+        if key == "pops" and value == "starlink":  # the GeoIP feed's PoPs seen by the window's start
+            from ..ground.pops import starlink_pops
+
+            return starlink_pops(as_of=self.times.utc[0])[0]
         sites = Sites.from_csv(self.path(value), default_kind="gateway" if key == "gateways" else "pop")
         return sites
 
@@ -459,11 +485,6 @@ class Plan:
 
         return ServiceEngine.from_plan(self)
 
-    @cached_property
-    def assigned_pop(self) -> np.ndarray | None:
-        """Assigned PoP site index per terminal (``-1``: the best PoP); None when every terminal takes its
-        best PoP."""
-        return None
 
     def _checked_rule(self, spec: RuleSpec, where: str, **kwargs) -> Rule:
         try:
@@ -514,6 +535,28 @@ class Plan:
     def terminals(self) -> np.ndarray:
         """Indices of terminal (and city) sites: the places whose access is analysed."""
         return np.flatnonzero(np.isin(self.sites.kinds, ("terminal", "city")))
+
+    @cached_property
+    def _pop_assignment(self) -> tuple[np.ndarray, np.ndarray]:
+        """The PoP each terminal must reach and why (:func:`leosim.service.access.assign_pop`, dated at the
+        window's start)."""
+        from ..service.access import assign_pop
+
+        engine = self.service_engine
+        terminals, reason = assign_pop(engine, engine.fixed_terminals(self.terminals),
+                                       self.spec.ground.pop_assignment, self.times.utc[0])
+        return terminals.pop, reason
+
+    @property
+    def assigned_pop(self) -> np.ndarray:
+        """Per terminal (order of :attr:`terminals`): the site index of the PoP its traffic must reach
+        (``[ground] pop_assignment = "published"``), or -1 for the best PoP (nearest by delay)."""
+        return self._pop_assignment[0]
+
+    @property
+    def pop_reason(self) -> np.ndarray:
+        """Per terminal: why that PoP (see :func:`leosim.ground.pops.assign_pops`)."""
+        return self._pop_assignment[1]
 
     @cached_property
     def pairs(self) -> np.ndarray:

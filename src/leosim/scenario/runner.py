@@ -149,6 +149,8 @@ def assemble(plan, job_dir: Path, dest: Path) -> Assembled:
         frames["whatif"] = computed["whatif"]
     if analyses.cost:
         frames["cost"] = summaries.cost(plan.fleets, plan.times.utc[-1])
+    if plan.constellation.structure is not None:  # element files: the inferred structure (issue 15)
+        frames["constellation"] = plan.constellation_table()
     for name, frame in frames.items():
         if frame is not None:
             frame = frames[name] = in_contract_order(name, frame)

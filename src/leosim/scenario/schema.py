@@ -39,6 +39,12 @@ class ConstellationSpec(_Strict):
     preset: str | None = Field(None, description="A preset name (`leosim constellations`).")
     tle: str | None = Field(None, description="Element file, relative to the scenario file: TLE or OMM.")
     hypatia: str | None = Field(None, description="A satgenpy output folder, relative to the scenario file.")
+    as_of: dt.date | None = Field(None, description="Element files: keep only satellites launched on or before "
+                                                      "this date (from the international designator).")
+    non_operational: Literal["auto", "exclude", "keep"] = Field(
+        "auto", description="Element files: satellites off their shell (raising, decaying, parked): `exclude` "
+                            "(no ISLs, no service), `keep` (no ISLs, bent-pipe service) or `auto` (exclude with "
+                            "`isl = \"plus-grid\"`, keep otherwise).")
 
     @model_validator(mode="after")
     def _exactly_one(self):
@@ -88,9 +94,14 @@ class GroundSpec(_Strict):
     """``[ground]``: gateways and PoPs: `default` (the shipped list) or a sites CSV file."""
 
     gateways: str = Field("default", description="`default` or a CSV of gateways.")
-    pops: str = Field("default", description="`default` or a CSV of PoPs.")
+    pops: str = Field("default", description="`default`, `starlink` (the PoPs in Starlink's GeoIP feed by the "
+                                             "window's start, shipped) or a CSV of PoPs.")
     fibre: str | None = Field(None, description="CSV of measured gateway-to-PoP fibre distances (gateway, pop, "
                                                 "distance_km); unlisted pairs use the great circle.")
+    pop_assignment: Literal["nearest", "published"] = Field(
+        "nearest", description="`nearest`: each terminal's traffic goes to the best PoP; `published`: to the PoP "
+                               "Starlink's GeoIP feed assigned its country at the window's start (shares as "
+                               "weights), nearest where the feed does not list the country.")
 
 
 class SiteSpec(_Strict):

@@ -22,7 +22,7 @@ from ..errors import LeosimInputError
 from ..ground.geodesy import ecef_to_geodetic
 from ..ground.sites import Sites, default_cities, default_ground_infrastructure
 from ..policy.store import PolicyStore
-from ..service.access import access_at, answer_dict
+from ..service.access import access_at, answer_dict, assign_pop
 from ..service.engine import NetworkSettings, ServiceEngine
 from ..service.rules import RuleBook
 from ..timebase import Times, parse_utc
@@ -56,8 +56,9 @@ class ServerState:
     """
 
     def __init__(self, *, engine: ServiceEngine, constellation, window: Times, book: RuleBook | None = None,
-                 db_path=None, scenario_name: str = "", results: Results | None = None):
+                 db_path=None, scenario_name: str = "", results: Results | None = None, plan=None):
         self.engine = engine
+        self.plan = plan
         self.constellation = constellation
         self.sites: Sites = engine.sites
         self.territories = engine.territories
@@ -104,7 +105,7 @@ class ServerState:
         plan = scenario.plan
         return cls(engine=plan.service_engine, constellation=plan.constellation, window=plan.times,
                    book=plan.rule_book(), db_path=db_path, scenario_name=scenario.spec.scenario.name,
-                   results=results)
+                   results=results, plan=plan)
 
     @classmethod
     def from_results(cls, results_dir, *, scenario=None, db_path=None) -> ServerState:
@@ -235,8 +236,9 @@ class ServerState:
     def access(self, lat_deg: float, lon_deg: float, t: np.datetime64) -> dict:
         """:func:`~leosim.service.access_at` with the server's engine and rules (store rules added)."""
         with self._engine_lock:  # the engine's routers build lazy caches: one request at a time
-            return access_at(lat_deg, lon_deg, t, constellation=self.constellation, engine=self.engine,
-                             book=self.rules(), position_km=self.positions_km(np.datetime64(t, "ns")))
+            return access_at(lat_deg, lon_deg, t, scenario=self.plan, constellation=self.constellation,
+                             engine=self.engine, book=self.rules(),
+                             position_km=self.positions_km(np.datetime64(t, "ns")))
 
     # ----- routes -----------------------------------------------------------------------------------------
     def _destination(self, src: int, dst: str) -> tuple[str, int]:
@@ -255,6 +257,9 @@ class ServerState:
     def _serve(self, src: int, dst_index: int, times: Times, positions) -> tuple:
         """The engine's answer for site ``src`` (to PoP ``dst_index``, -1 the best) at ``times``."""
         terminals = self.engine.fixed_terminals([src], pop=[dst_index])
+        if dst_index == -1 and self.plan is not None:  # the scenario's PoP assignment, as its run has it
+            terminals, _ = assign_pop(self.engine, terminals, self.plan.spec.ground.pop_assignment,
+                                      self.plan.times.utc[0])
         with self._engine_lock:
             return terminals, self.engine.serve(times, positions, [self.rules()], terminals)
 
