@@ -145,6 +145,14 @@ class Times:
         self._utc_ns = utc.astype(np.int64)
 
     @classmethod
+    def _from_ns(cls, utc_ns) -> Times:
+        """Internal: instants as int64 ns that are checked already or derived from checked ones (a slice, a
+        range whose ends were checked, interpolation knots a few minutes beyond an end); no range check."""
+        times = cls.__new__(cls)
+        times._utc_ns = np.atleast_1d(np.asarray(utc_ns, dtype=np.int64))
+        return times
+
+    @classmethod
     def from_range(cls, start, duration_s: float, step_s: float) -> Times:
         """Instants ``start, start + step, ...`` before ``start + duration`` (at least one instant)."""
         if not np.isfinite(step_s) or step_s <= 0:
@@ -157,7 +165,7 @@ class Times:
         if step_ns <= 0:
             raise LeosimInputError(f"step {step_s} s is below one nanosecond", field="step")
         count = max(1, -(-round(duration_s * _NS_PER_S) // step_ns))
-        return cls((start_ns + step_ns * np.arange(count, dtype=np.int64)).astype("datetime64[ns]"))
+        return cls._from_ns(start_ns + step_ns * np.arange(count, dtype=np.int64))  # both ends checked above
 
     @classmethod
     def from_utc(cls, instants) -> Times:
@@ -169,7 +177,7 @@ class Times:
         return self._utc_ns.size
 
     def __getitem__(self, index) -> Times:
-        return Times(np.atleast_1d(self._utc_ns[index]).astype("datetime64[ns]"))
+        return Times._from_ns(self._utc_ns[index])
 
     def __repr__(self) -> str:
         if len(self) == 0:
