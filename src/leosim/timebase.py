@@ -178,13 +178,21 @@ class Times:
         self._utc_ns = utc.astype(np.int64)
 
     @classmethod
+    def _from_ns(cls, utc_ns) -> Times:
+        """Internal: instants as int64 ns that are checked already or derived from checked ones (a slice, a
+        range whose ends were checked, interpolation knots a few minutes beyond an end); no range check."""
+        times = cls.__new__(cls)
+        times._utc_ns = np.atleast_1d(np.asarray(utc_ns, dtype=np.int64))
+        return times
+
+    @classmethod
     def from_range(cls, start, duration_s: float, step_s: float) -> Times:
         """Instants ``start, start + step, ...`` before ``start + duration`` (at least one instant)."""
         count = instant_count(duration_s, step_s)
         start_ns = parse_utc(start, source="start").astype(np.int64)
         add_seconds(parse_utc(start, source="start"), duration_s, source="start + duration", field="duration")
         step_ns = round(step_s * _NS_PER_S)
-        return cls((start_ns + step_ns * np.arange(count, dtype=np.int64)).astype("datetime64[ns]"))
+        return cls._from_ns(start_ns + step_ns * np.arange(count, dtype=np.int64))  # both ends checked above
 
     @classmethod
     def from_utc(cls, instants) -> Times:
@@ -196,7 +204,7 @@ class Times:
         return self._utc_ns.size
 
     def __getitem__(self, index) -> Times:
-        return Times(np.atleast_1d(self._utc_ns[index]).astype("datetime64[ns]"))
+        return Times._from_ns(self._utc_ns[index])
 
     def __repr__(self) -> str:
         if len(self) == 0:

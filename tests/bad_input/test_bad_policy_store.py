@@ -429,3 +429,13 @@ def test_full_disk_policy_set_reports_the_real_error(small_disk):
     filler.unlink()
     with PolicyStore(path, read_only=True) as store:  # nothing half-written
         assert store.verify() is None and [e.rule["subject"] for e in store.entries()] == ["UKR"]
+
+
+@pytest.mark.parametrize("value", ["2600-01-01T00:00:00.000000000Z", "1600-01-01T00:00:00Z", "not a time", None])
+def test_stored_instants_out_of_range_are_a_damaged_store_not_a_wrapped_rule(db, value):
+    """A rule whose stored start was changed to 2600 (wrapping to 2015 in datetime64[ns]) is never read
+    as a rule in force: reading it names the store and the entry."""
+    _rewrite(db, _rule_field(1, "from", value), update_head=True)
+    line = _one_error_line(_cli("policy", "show", "--at", "2022-06-01", db=db), 1)
+    assert str(db) in line and "entry #1" in line
+    assert _cli("policy", "verify", db=db).exit_code == 1

@@ -206,3 +206,19 @@ def test_scenario_start_out_of_range(tmp_path, old, new, field):
     assert "Traceback" not in result.output and "supported range" in result.output
     assert field in result.output and "far.toml" in result.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("start", ["1957-10-04T00:00:00Z", "2100-12-31T23:50:00Z"])
+def test_positions_at_the_ends_of_the_range(start):
+    """The range's ends are usable: interpolation knots may fall minutes outside it without being refused.
+    Reference: direct SGP4 at every instant (knot_spacing_s=0); interpolation agrees within 2 mm elsewhere
+    (test_propagate), so 1 m is a loose bound here."""
+    from leosim.orbits.constellation import Constellation
+
+    constellation = Constellation.preset("starlink-gen1").subset(np.arange(0, 4408, 97))
+    times = Times.from_range(start, 600.0, 10.0)
+    interpolated = constellation.states(times, knot_spacing_s=120.0).position_km  # knots beyond the ends
+    direct = constellation.states(times, knot_spacing_s=0.0).position_km
+    ok = np.isfinite(direct)
+    assert ok.any()
+    assert np.nanmax(np.abs(interpolated[ok] - direct[ok])) < 1e-3  # km: 1 m

@@ -400,10 +400,15 @@ class PolicyStore:
         rules: dict[int, Rule] = {}
         for row in rows:
             entry = _entry_from_row(row)
-            if cutoff is not None and parse_utc(entry.recorded_at) > cutoff:
-                break
-            if entry.action == "set":
-                rules[entry.rule_id] = self._rule_from_entry(entry)
+            try:  # stored instants are range-checked like any other: a tampered 2600 must not wrap
+                if cutoff is not None and parse_utc(entry.recorded_at, source="recorded_at") > cutoff:
+                    break
+                rule = self._rule_from_entry(entry) if entry.action == "set" else None
+            except LeosimInputError as error:
+                raise LeosimStoreError(f"damaged policy store: entry #{entry.seq}: {error}; `leosim policy verify` "
+                                       "names the first break", source=str(self.path)) from None
+            if rule is not None:
+                rules[entry.rule_id] = rule
             elif entry.action == "revoke":
                 rules.pop(entry.rule_id, None)
         return rules
@@ -522,7 +527,7 @@ def _entry_problem(entry: dict, ever_set: set[int], live: set[int]) -> str | Non
         if not isinstance(rule, dict) or any(k not in rule for k in _RULE_KEYS) or not isinstance(previous, dict):
             raise ValueError("missing keys")
         for key in ("from", "until", "decided_at"):
-            if rule[key] is not None:
+            if rule[key] is not None or key != "until":  # only the end may be open
                 parse_utc(rule[key], source=key)
     except (TypeError, ValueError) as error:  # LeosimInputError is a ValueError
         return f"unreadable rule or previous state ({error})"
