@@ -22,7 +22,7 @@ from ..ground.sites import Sites, default_cities, default_gateways, default_pops
 from ..policy.fleets import Fleet, PayerPeriod, Tenant
 from ..policy.rules import Rule, check_rules
 from ..timebase import Times, parse_utc
-from .schema import RuleSpec, ScenarioSpec, _line_of
+from .schema import RuleSpec, ScenarioSpec, line_of
 
 WHATIF_DECIDED_AT = "2200-01-01T00:00:00Z"
 """What-if rules are recorded as decided at this instant, after every real decision, so they win
@@ -79,7 +79,7 @@ class Plan:
             self.times = Times.from_range(_instant(spec.time.start), spec.time.duration_s, spec.time.step_s)
         except LeosimInputError as error:  # name the scenario file and the key, not the parser's own words
             key = {"step": "time.step_s", "duration": "time.duration_s"}.get(error.field or "", "time.start")
-            raise LeosimInputError(error.message, source=source, line=_line_of(text, tuple(key.split(".")))
+            raise LeosimInputError(error.message, source=source, line=line_of(text, tuple(key.split(".")))
                                    if text else None, field=key) from None
         self._check_files()
         self.input_hashes = self._hash_inputs()
@@ -266,7 +266,7 @@ class Plan:
         """Where site ``row`` of a part comes from: (file, line, field, description)."""
         source, what = origin
         if what == "sites":
-            line = _line_of(self.text, ("sites", row, "id")) if self.text else None
+            line = line_of(self.text, ("sites", row, "id")) if self.text else None
             field = f"sites[{row}].id"
         elif what.startswith("site_files") or (what.startswith("ground.") and Path(source).is_file()):
             line, field = _csv_line_of(Path(source), site_id), "id"
