@@ -187,7 +187,7 @@ class ServerState:
 
         def run():
             try:
-                result = scenario.run(None, report=False)
+                result = scenario.run(None)
                 self.attach_results(Results(result.tables, "start-up run"))
             except Exception as error:
                 self.results_status = f"start-up run failed: {error}"
