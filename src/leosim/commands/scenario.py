@@ -6,8 +6,6 @@ import sys
 
 import click
 
-from ..errors import LeosimInputError
-
 
 def register(group) -> None:
     """Add this module's commands to the top-level ``leosim`` group."""
@@ -97,8 +95,6 @@ def schema(out):
     if out is None:
         click.echo(text)
         return
-    try:
-        with open(out, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-    except OSError as error:
-        raise LeosimInputError(f"cannot write: {error.strerror}", source=out) from None
+    from ..output import write_text_atomically
+
+    write_text_atomically(out, text + "\n")  # a failure: LeosimOutputError naming --out (exit 1)

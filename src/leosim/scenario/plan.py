@@ -23,7 +23,7 @@ from ..policy.fleets import Fleet, PayerPeriod, Tenant
 from ..policy.rules import Rule, check_rules
 from ..service.rules import RuleBook
 from ..timebase import LATEST_UTC, Times, parse_utc
-from .schema import RuleSpec, ScenarioSpec, _line_of
+from .schema import RuleSpec, ScenarioSpec, line_of
 
 WHATIF_DECIDED_AT = LATEST_UTC  # the last supported instant: after any decision a scenario can record
 """What-if rules are recorded as decided at this instant, after every real decision, so they win
@@ -80,7 +80,7 @@ class Plan:
             self.times = Times.from_range(_instant(spec.time.start), spec.time.duration_s, spec.time.step_s)
         except LeosimInputError as error:  # name the scenario file and the key, not the parser's own words
             key = {"step": "time.step_s", "duration": "time.duration_s"}.get(error.field or "", "time.start")
-            raise LeosimInputError(error.message, source=source, line=_line_of(text, tuple(key.split(".")))
+            raise LeosimInputError(error.message, source=source, line=line_of(text, tuple(key.split(".")))
                                    if text else None, field=key) from None
         self._check_files()
         self.input_hashes = self._hash_inputs()
@@ -289,10 +289,10 @@ class Plan:
         """Where site ``row`` of a part comes from: (file, line, field, description)."""
         source, what = origin
         if what == "sites":
-            line = _line_of(self.text, ("sites", row, "id")) if self.text else None
+            line = line_of(self.text, ("sites", row, "id")) if self.text else None
             field = f"sites[{row}].id"
         elif what.startswith("site_files") or (what.startswith("ground.") and Path(source).is_file()):
-            line, field = _csv_line_of(Path(source), site_id), "id"
+            line, field = _csvline_of(Path(source), site_id), "id"
         else:
             line, field = None, what
         text = f"{source}" + (f", line {line}" if line else "") + f" ({field})"
@@ -577,7 +577,7 @@ class Plan:
              self.fleets, self.variants, self.pairs, self.fibre_km)
 
 
-def _csv_line_of(path: Path, site_id: str) -> int | None:
+def _csvline_of(path: Path, site_id: str) -> int | None:
     """The 1-based line of ``path`` whose ``id`` cell is ``site_id`` (for naming a duplicate)."""
     import csv
 

@@ -24,11 +24,11 @@ import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import summaries
 from .chunks import DEFAULT_CHUNK_STEPS, ChunkDone, ChunkTask, chunk_bounds, run_chunk_task
 from .outputs import ResultTables, in_contract_order, write_frame
 from .parts import Job, completed_chunks, part_files, prepare_parts
 from .plan_tables import sites_table, territory_state_table
+from .summaries import cost
 from .summary_batches import batched_summaries
 from .tables import TABLE_COLUMNS
 from .tablewriter import RowGroupWriter
@@ -148,7 +148,7 @@ def assemble(plan, job_dir: Path, dest: Path) -> Assembled:
     if "whatif" in computed:
         frames["whatif"] = computed["whatif"]
     if analyses.cost:
-        frames["cost"] = summaries.cost(plan.fleets, plan.times.utc[-1])
+        frames["cost"] = cost(plan.fleets, plan.times.utc[-1])
     if plan.constellation.structure is not None:  # element files: the inferred structure (issue 15)
         frames["constellation"] = plan.constellation_table()
     for name, frame in frames.items():

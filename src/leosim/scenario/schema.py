@@ -348,7 +348,7 @@ def parse_scenario_text(text: str, source: str = "<scenario>") -> ScenarioSpec:
             message = f"unknown key {loc[-1]!r}" + (f"; accepted: {accepted}" if accepted else "")
         elif "input" in first and first["type"] not in ("missing",) and not isinstance(first["input"], dict | list):
             message = f"{message} (got {first['input']!r})"
-        raise LeosimInputError(message, source=source, line=_line_of(text, loc) if loc else None,
+        raise LeosimInputError(message, source=source, line=line_of(text, loc) if loc else None,
                                field=key_path or None) from None
 
 
@@ -384,7 +384,7 @@ def _model_at(loc) -> type[BaseModel] | None:
     return model
 
 
-def _line_of(text: str, loc) -> int | None:
+def line_of(text: str, loc) -> int | None:
     """Best-effort 1-based line of a key path in TOML text (tables, arrays of tables, then the key)."""
     lines = text.splitlines()
     start, end = 0, len(lines)

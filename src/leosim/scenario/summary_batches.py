@@ -15,8 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import summaries
 from .parts import part_files
+from .summaries import availability, latency_summary, path_changes, whatif
 from .tables import TABLE_COLUMNS
 
 SUMMARY_BATCH_ROWS = 2_000_000
@@ -88,9 +88,9 @@ def batched_summaries(plan, job_dir: Path, sites: pd.DataFrame) -> tuple[dict[st
         access = _read_access(access_files, batch if len(batches) > 1 else None, rank)
         empty_latency = latency.iloc[:0]
         if analyses.availability:
-            acc.availability.append(summaries.availability(access, sites))
+            acc.availability.append(availability(access, sites))
         if analyses.latency:
-            part = summaries.latency_summary(empty_latency, access, sites)
+            part = latency_summary(empty_latency, access, sites)
             base = access[(access["variant"] == "baseline") & (access["pop"] != "")]
             first_seen = base.groupby("site_id", sort=False)["time_utc"].min()
             position = {site: i for i, site in enumerate(terminal_ids.tolist())}
@@ -101,29 +101,29 @@ def batched_summaries(plan, job_dir: Path, sites: pd.DataFrame) -> tuple[dict[st
                 part["_site"] = part["src"].map(position)
             acc.latency_terminals.append(part)
         if analyses.path_dynamics:
-            acc.path_changes.append(summaries.path_changes(empty_latency, access))
+            acc.path_changes.append(path_changes(empty_latency, access))
         if analyses.whatif and len(names) > 1:
-            acc.whatif.append(summaries.whatif(access, sites, names))
+            acc.whatif.append(whatif(access, sites, names))
         acc.comparison.append(served_comparison(access, sites))
     out: dict[str, pd.DataFrame] = {}
     if analyses.availability:
-        table = _concat(acc.availability, summaries.availability(_read_access([], None, rank), sites))
+        table = _concat(acc.availability, availability(_read_access([], None, rank), sites))
         scope_rank = table["scope"].map({"site": 0, "territory": 1})
         out["availability"] = table.iloc[np.lexsort((table["key"].to_numpy(), scope_rank.to_numpy()))]
     if analyses.latency:
-        pairs = summaries.latency_summary(latency, _read_access([], None, rank), sites)
+        pairs = latency_summary(latency, _read_access([], None, rank), sites)
         terminals = _concat(acc.latency_terminals, pairs.iloc[:0])
         if not terminals.empty:
             order = np.lexsort((terminals["_site"].to_numpy(), terminals["_time"].to_numpy()))
             terminals = terminals.iloc[order].drop(columns=["_time", "_site"])
         out["latency_summary"] = _concat([pairs, terminals], pairs)
     if analyses.path_dynamics:
-        from_pairs = summaries.path_changes(latency, _read_access([], None, rank))
+        from_pairs = path_changes(latency, _read_access([], None, rank))
         table = _concat([from_pairs, *acc.path_changes], from_pairs)
         out["path_changes"] = (table.sort_values(["time_utc", "src", "dst"], ignore_index=True)
                                if not table.empty else table)
     if analyses.whatif and len(names) > 1:
-        table = _concat(acc.whatif, summaries.whatif(_read_access([], None, rank), sites, names))
+        table = _concat(acc.whatif, whatif(_read_access([], None, rank), sites, names))
         order = np.lexsort((table["key"].to_numpy(), table["scope"].map({"territory": 0, "site": 1}).to_numpy(),
                             table["variant"].map(rank).to_numpy()))
         out["whatif"] = table.iloc[order]
