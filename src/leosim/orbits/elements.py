@@ -452,6 +452,9 @@ def load_tle(path) -> ElementSet:
 _OMM_FLOAT_KEYS = ("MEAN_MOTION", "ECCENTRICITY", "INCLINATION", "RA_OF_ASC_NODE", "ARG_OF_PERICENTER",
                    "MEAN_ANOMALY", "BSTAR", "MEAN_MOTION_DOT", "MEAN_MOTION_DDOT")
 _OMM_REQUIRED = ("EPOCH", "NORAD_CAT_ID", *_OMM_FLOAT_KEYS)
+_OMM_INT_MAX = 2**31 - 1
+"""Largest value of an OMM integer field (EPHEMERIS_TYPE, ELEMENT_SET_NO, REV_AT_EPOCH): SGP4's element set
+stores them as C ints (TLE columns hold at most 5 digits)."""
 _OMM_OPTIONAL_INT = {"EPHEMERIS_TYPE": 0, "ELEMENT_SET_NO": 999, "REV_AT_EPOCH": 0}
 """Bookkeeping integers that do not affect propagation, with the value used when a record lacks them."""
 _OMM_RANGE_KEYS = {"eccentricity": "ECCENTRICITY", "inclination": "INCLINATION", "raan": "RA_OF_ASC_NODE",
@@ -506,6 +509,8 @@ def _elements_from_omm(records: list[dict], source: str, where: Callable[[int, s
                     isinstance(value, int) or (isinstance(value, str) and _INT_TEXT.fullmatch(value))):
                 fail(i, key, f"{key} = {value!r} is not an integer; accepted: whole numbers, e.g. 44714")
             fields[key] = int(value)
+            if key != "NORAD_CAT_ID" and not 0 <= fields[key] <= _OMM_INT_MAX:
+                fail(i, key, f"{key} = {value!r} is out of range; accepted: 0 to {_OMM_INT_MAX}")
         if not 0 <= fields["NORAD_CAT_ID"] <= MAX_CATALOGUE_NUMBER:
             fail(i, "NORAD_CAT_ID", f"NORAD_CAT_ID = {fields['NORAD_CAT_ID']} is out of range; accepted: 0 "
                                     f"to {MAX_CATALOGUE_NUMBER} (the Alpha-5 limit of SGP4's element sets)")
