@@ -89,6 +89,11 @@ def instant_count(duration_s: float, step_s: float) -> int:
         raise LeosimInputError(f"step must be a positive number of seconds, got {step_s}", field="step")
     if duration_s < 0:
         raise LeosimInputError(f"duration must be >= 0 seconds, got {duration_s}", field="duration")
+    span_s = float((LATEST_UTC - EARLIEST_UTC) / np.timedelta64(1, "s"))
+    for value, name in ((step_s, "step"), (duration_s, "duration")):
+        if value > span_s:  # also keeps the nanosecond arithmetic below finite
+            raise LeosimInputError(f"{value:g} s is longer than the supported range {SUPPORTED_RANGE_TEXT}",
+                                   field=name)
     step_ns = round(step_s * _NS_PER_S)
     if step_ns <= 0:
         raise LeosimInputError(f"step {step_s} s is below one nanosecond", field="step")
