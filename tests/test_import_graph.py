@@ -20,7 +20,7 @@ PACKAGE_DIR = Path(leosim.__file__).resolve().parent
 
 LAYERS = {
     "leosim._core": 0, "leosim._extras": 0, "leosim._lazy": 0, "leosim.constants": 0, "leosim.errors": 0,
-    "leosim.output": 0, "leosim.timebase": 0, "leosim.units": 0, "leosim._version": 0,
+    "leosim.output": 0, "leosim.timebase": 0, "leosim.units": 0,
     "leosim.ground": 1, "leosim.orbits": 1, "leosim.territory": 1,
     "leosim.geometry": 2, "leosim.visibility": 2,
     "leosim.interop": 3, "leosim.network": 3,
