@@ -266,3 +266,20 @@ def test_uvicorn_access_log_is_redacted(capsys):
     finally:
         for handler in list(access.handlers):
             access.removeHandler(handler)
+
+
+@pytest.mark.parametrize("head", ["", "abc", "1:", "1:" + "0" * 63, "x:" + "0" * 64, "1:" + "z" * 64])
+def test_malformed_expect_head_is_422(client, head):
+    assert_error(client.get("/api/policy/verify", params={"expect_head": head}), 422, field="expect_head")
+
+
+def test_verify_against_an_expected_head(client, tokens, db):
+    change = {"territory": "DEU", "state": "active", "from": "2021-01-01T00:00:00Z", "reason": "head"}
+    assert client.post("/api/policy", json=change, headers=_bearer(tokens["operator"])).status_code == 201
+    seq, digest = PolicyStore(db, read_only=True).head()
+    answer = client.get("/api/policy/verify", params={"expect_head": f"{seq}:{digest}"}).json()
+    assert answer["intact"] and answer["entries"] == seq
+    forged = client.get("/api/policy/verify", params={"expect_head": f"{seq}:{'0' * 64}"}).json()
+    assert not forged["intact"] and forged["broken"]["seq"] == seq
+    ahead = client.get("/api/policy/verify", params={"expect_head": f"{seq + 5}:{digest}"}).json()
+    assert not ahead["intact"]

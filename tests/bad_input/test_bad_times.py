@@ -222,3 +222,12 @@ def test_positions_at_the_ends_of_the_range(start):
     ok = np.isfinite(direct)
     assert ok.any()
     assert np.nanmax(np.abs(interpolated[ok] - direct[ok])) < 1e-3  # km: 1 m
+
+
+def test_policy_evaluation_refuses_instants_that_would_wrap():
+    from leosim.policy.rules import Rule, evaluate
+
+    rules = [Rule(subject="FRA", state="denied", valid_from="2015-01-01")]
+    far = np.array(["2600-01-01"], dtype="datetime64[D]")  # 2015-06-13 once wrapped: inside the rule
+    with pytest.raises(LeosimInputError, match="supported range"):
+        evaluate(rules, territory=["FRA"], region=[""], fleet=[""], terminal_id=[""], tenant=[""], instants=far)

@@ -141,11 +141,11 @@ class _Layer:
 
 def _default_countries():
     """Natural Earth countries from the territory layer, or ``None`` when its data cannot be read."""
-    try:
-        from ..territory import Territories
+    from ..territory import Territories
 
+    try:
         return Territories.default()
-    except (ImportError, OSError):  # no bundled country data: the map draws what meta provides
+    except OSError:  # no bundled country data: the map draws what meta provides
         return None
 
 

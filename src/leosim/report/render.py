@@ -124,12 +124,12 @@ def site_names(tables: dict) -> dict[str, str]:
 def territory_names(tables: dict) -> dict[str, str]:
     """Display name of each territory key: the availability table's name, else the country's name."""
     names: dict[str, str] = {}
-    try:
-        from ..territory import Territories
+    from ..territory import Territories
 
+    try:
         countries = Territories.default()
         names.update({str(code): countries.name(str(code)) for code in countries.codes})
-    except (ImportError, OSError):  # the map and names degrade to codes without the territory data
+    except OSError:  # the map and names degrade to codes without the territory data
         pass
     availability = usable(tables, "availability", ("scope", "key", "name"))
     if availability is not None:

@@ -165,10 +165,16 @@ def policy_log(request: Request, _: Reader,
             "entries": [e.as_dict() for e in entries[offset:offset + limit]]}
 
 
-@router.get("/policy/verify", summary="Check the audit log's hash chain")
-def policy_verify(request: Request, _: Reader) -> dict:
+@router.get("/policy/verify", summary="Check the audit log (hash chain, head, consistency with the rules)")
+def policy_verify(request: Request, _: Reader,
+                  expect_head: Annotated[str | None, Query(max_length=MAX_ID_CHARS, description=(
+                      "SEQ:HASH kept from `leosim policy head`: also fail unless the log still extends it"))] = None
+                  ) -> dict:
+    from ..policy.store import parse_head
+
+    expected = parse_head(expect_head, field="expect_head") if expect_head is not None else None
     with _state(request).store(read_only=True) as store:
-        broken = store.verify()
+        broken = store.verify(expect_head=expected)
         seq, head = store.head()
     return {"intact": broken is None, "entries": seq, "head": head,
             "broken": None if broken is None else {"seq": broken.seq, "reason": broken.reason}}
