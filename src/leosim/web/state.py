@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import LeosimInputError
 from ..ground.geodesy import ecef_to_geodetic
 from ..ground.sites import Sites, default_cities, default_ground_infrastructure
+from ..network.paths import path_strings
 from ..policy.store import PolicyStore
 from ..service.access import access_at, answer_dict, assign_pop
 from ..service.engine import NetworkSettings, ServiceEngine
@@ -300,7 +301,7 @@ class ServerState:
         else:
             with self._engine_lock:
                 routes = self.engine.route_pairs(xyz, [src], [dst_index], mode="isl")
-            path = " ".join(str(n) for n in routes.path(0).tolist())
+            path = str(path_strings(routes.paths)[0])
             rtt = float(routes.rtt_ms[0]) if np.isfinite(routes.rtt_ms[0]) else None
             gateway, pop, computed_from = None, None, "computed"
         nodes = [int(v) for v in path.split()]
