@@ -154,12 +154,12 @@ def test_chunk_markers_record_part_sizes_and_hashes(tmp_path):
 # -- full disk, unwritable outputs, umask ------------------------------------------------------------------
 @pytest.fixture
 def tiny_disk(tmp_path):
-    """A 3 MiB tmpfs (a real full disk), or a skip where mounting is not permitted."""
+    """A 256 KiB tmpfs (a real full disk), or a skip where mounting is not permitted."""
     mount = tmp_path / "disk"
     mount.mkdir()
     if shutil.which("mount") is None or os.geteuid() != 0:
         pytest.skip("a tmpfs needs root and mount(8)")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True)
     if done.returncode != 0:
         pytest.skip(f"mounting a tmpfs is not permitted here: {done.stderr.decode().strip()}")
     yield mount
@@ -227,3 +227,23 @@ def test_cli_tables_honour_the_umask(tmp_path, umask):
         os.umask(old)
     assert result.exit_code == 0, result.output
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_output_error_crosses_a_pickle():
+    import pickle
+
+    from leosim.errors import LeosimOutputError
+
+    error = pickle.loads(pickle.dumps(LeosimOutputError("/data/out", "no space left on device")))
+    assert error.path == "/data/out" and str(error) == "cannot write /data/out: no space left on device"
+
+
+@pytest.mark.slow
+def test_cli_run_renders_the_report_from_the_result(tmp_path):
+    scenario = write_seed(tmp_path / "s.toml", duration_s=120, step_s=60)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(scenario), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") or "<html" in html[:200]
+    assert (out / "manifest.json").exists() and f"open {out}/report.html" in result.output

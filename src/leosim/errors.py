@@ -70,6 +70,9 @@ class LeosimOutputError(LeosimError, OSError):
     def __str__(self) -> str:
         return f"cannot write {self.path}: {self.reason}"
 
+    def __reduce__(self):  # raised in worker processes: must cross a pickle
+        return (type(self), (self.path, self.reason))
+
 
 class LeosimWarning(UserWarning):
     """Something leosim can go on with, but that the user should know (the CLI prints ``warning: ...``)."""
