@@ -30,7 +30,8 @@ RTT_TOL_MS = 1e-3
 INSTANTS = 5
 
 
-def _variant(tmp: Path, name: str, *, default_state: str, start: str, step_s: float) -> Path:
+def _variant(tmp: Path, name: str, *, default_state: str, start: str, step_s: float,
+             landing_default_state: str = "active") -> Path:
     """The example scenario over ``INSTANTS`` instants with ``default_state``, as a file in ``tmp`` (relative
     input paths made absolute, so the copy reads the example's own inputs)."""
     text = (EXAMPLES / name).read_text(encoding="utf-8")
@@ -40,24 +41,27 @@ def _variant(tmp: Path, name: str, *, default_state: str, start: str, step_s: fl
     text = re.sub(r"(?m)^step_s\s*=.*$", f"step_s = {step_s}", text)
     text = re.sub(r'(?m)^default_state\s*=.*$', f'default_state = "{default_state}"', text)
     assert f'default_state = "{default_state}"' in text
-    path = tmp / f"{default_state}-{name}"
+    text = re.sub(r"(?m)^\[policy\]\s*$", f'[policy]\nlanding_default_state = "{landing_default_state}"', text)
+    path = tmp / f"{default_state}-{landing_default_state}-{name}"
     path.write_text(text, encoding="utf-8")
     return path
 
 
 CASES = [
-    ("ukraine-taiwan-2024.toml", "2024-10-25T06:00:00Z", 60.0, "denied"),
-    ("ukraine-taiwan-2024.toml", "2024-10-25T06:00:00Z", 60.0, "active"),
-    ("hypatia-paris-luanda.toml", "2000-01-01T00:00:00Z", 40.0, "active"),
-    ("hypatia-paris-luanda.toml", "2000-01-01T00:00:00Z", 40.0, "denied"),
+    ("ukraine-taiwan-2024.toml", "2024-10-25T06:00:00Z", 60.0, "denied", "active"),
+    ("ukraine-taiwan-2024.toml", "2024-10-25T06:00:00Z", 60.0, "active", "active"),
+    ("ukraine-taiwan-2024.toml", "2024-10-25T06:00:00Z", 60.0, "active", "denied"),
+    ("hypatia-paris-luanda.toml", "2000-01-01T00:00:00Z", 40.0, "active", "active"),
+    ("hypatia-paris-luanda.toml", "2000-01-01T00:00:00Z", 40.0, "denied", "active"),
 ]
 
 
-@pytest.fixture(scope="module", params=CASES, ids=lambda c: f"{c[0].split('.')[0]}-{c[3]}")
+@pytest.fixture(scope="module", params=CASES, ids=lambda c: f"{c[0].split('.')[0]}-{c[3]}-landing-{c[4]}")
 def doors(request, tmp_path_factory):
-    name, start, step_s, default_state = request.param
+    name, start, step_s, default_state, landing = request.param
     tmp = tmp_path_factory.mktemp("doors")
-    path = _variant(tmp, name, default_state=default_state, start=start, step_s=step_s)
+    path = _variant(tmp, name, default_state=default_state, start=start, step_s=step_s,
+                    landing_default_state=landing)
     scenario = Scenario.from_toml(path)
     result = scenario.run(None)
     access = result["access"]
@@ -90,6 +94,11 @@ def test_four_doors_agree(doors):
         assert cli_out.exit_code == 0, cli_out.output
         by_cli = json.loads(cli_out.output)
         answers = {"access_at(site)": by_site, "cli --site": by_cli}
+        route = client.get("/api/route", params={"src": row.site_id, "t": at})
+        assert route.status_code == 200, route.text
+        route = route.json()
+        answers["http /api/route"] = {**by_site, **{k: route[k] for k in ("status", "rule", "gateway", "pop",
+                                                                          "rtt_ms")}, "source": route["rule_source"]}
         if not plan.site_attributes["fleet"][i]:
             # A place given by coordinates is a terminal of no fleet: the same answer for terminals of none.
             lat, lon = float(sites.lat_deg[i]), float(sites.lon_deg[i])
@@ -105,19 +114,30 @@ def test_four_doors_agree(doors):
             else:
                 assert answer["rtt_ms"] == pytest.approx(table["rtt_ms"], abs=RTT_TOL_MS), where
             assert answer["default_state"] == plan.spec.policy.default_state, where
-            assert answer["source"] in ("scenario", "store", "default"), where
+            assert answer["source"] == by_site["source"], where
+        assert by_site["source"] in ("scenario", "store", "default")
         checked += 1
     assert checked == INSTANTS * plan.terminals.size
 
 
-def test_paris_is_served_in_the_hypatia_example(tmp_path):
-    """The bug this engine fixed: the server denied Paris ('default: denied') while the run served it."""
+def test_paris_is_served_in_the_hypatia_example(tmp_path, monkeypatch):
+    """The bug this engine fixed: the server denied Paris ('default: denied') while the run served it. A
+    per-user store ($LEOSIM_DB) with a rule against France must not leak into a scenario's answers: neither
+    ``leosim access --scenario`` nor ``leosim serve SCENARIO`` reads it unless named with --db."""
+    from leosim.policy.rules import Rule
+    from leosim.policy.store import PolicyStore
+
+    per_user = tmp_path / "per-user.sqlite"
+    with PolicyStore(per_user) as store:
+        store.set(Rule(subject="FRA", state="denied", valid_from="1990-01-01T00:00:00Z"), by="someone",
+                  reason="a rule of another study")
+    monkeypatch.setenv("LEOSIM_DB", str(per_user))
     path = EXAMPLES / "hypatia-paris-luanda.toml"
     at = "2000-01-01T00:00:00Z"
     scenario = Scenario.from_toml(path)
     by_cli = json.loads(CliRunner().invoke(cli, ["access", "--scenario", str(path), "--site", "Paris", "--at", at,
                                                  "--json"], catch_exceptions=False).output)
-    server = ServerState.from_scenario(scenario, db_path=tmp_path / "p.sqlite")
+    server = ServerState.from_scenario(scenario)  # as `leosim serve SCENARIO` without --db
     paris = scenario.plan.sites.index_of("Paris")
     lat, lon = float(scenario.plan.sites.lat_deg[paris]), float(scenario.plan.sites.lon_deg[paris])
     with TestClient(create_app(server), base_url="http://127.0.0.1") as client:

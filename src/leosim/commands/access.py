@@ -79,14 +79,14 @@ def _scenario_access(scenario_file, lat_deg, lon_deg, site, at, constellation, t
                      pop_assignment):
     from ..service.access import access_at
 
-    if constellation is not None or tle is not None or min_elevation_deg is not None:
-        raise LeosimInputError("--scenario sets the constellation and the masks: leave out --constellation, "
-                               "--tle and --min-elevation (or edit the scenario)", field="--scenario")
+    if constellation is not None or tle is not None or min_elevation_deg is not None or pop_assignment is not None:
+        raise LeosimInputError("--scenario sets the constellation, the masks and the PoP assignment: leave out "
+                               "--constellation, --tle, --min-elevation and --pop-assignment (or edit the "
+                               "scenario)", field="--scenario")
     scenario = _load_scenario(scenario_file)
     store_rules = _store_rules(db, required=True) if db is not None else ()
     try:
-        return access_at(lat_deg, lon_deg, at, site=site, scenario=scenario, store_rules=store_rules,
-                         pop_assignment=pop_assignment)
+        return access_at(lat_deg, lon_deg, at, site=site, scenario=scenario, store_rules=store_rules)
     except LeosimInputError as error:
         if site is not None and error.field in (None, "", "site"):
             raise LeosimInputError(error.message, source=scenario_file, field="--site") from None

@@ -293,7 +293,8 @@ class Router:
                         f"fibre_km must be (gateways, PoPs) = {g.shape}, got {dist.shape}", field="fibre_km")
             self._ground = (g.ravel(), q.ravel(), fibre_one_way_s(dist).ravel())
         self._nearest_pop_ground = _nearest_pop_legs(*self._ground, self.gateways.size, self.pops.size)
-        self._site_tree = None
+        # Built once here (not lazily), so that concurrent callers (the server's threads) share one router.
+        self._site_tree = cKDTree(self.site_ecef_km[self._gsl_sites]) if self._gsl_sites.size else None
 
     def gsl_edges(self, sat_ecef_km, extra_sites: ExtraSites | None = None) -> tuple[np.ndarray, np.ndarray,
                                                                                       np.ndarray]:
@@ -313,8 +314,6 @@ class Router:
     def _fixed_gsl_edges(self, sat_ecef_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         sat_ecef_km = np.asarray(sat_ecef_km, dtype=np.float64).reshape(-1, 3)
         sites = self._gsl_sites
-        if self._site_tree is None and sites.size:
-            self._site_tree = cKDTree(self.site_ecef_km[sites])
         if self.max_gsl_length_km is not None:
             i, j, length = gsl_edges_by_range(self.site_ecef_km[sites], sat_ecef_km,
                                               self.max_gsl_length_km[sites], site_tree=self._site_tree)
@@ -328,9 +327,9 @@ class Router:
         """Route pairs ``src[p] -> dst[p]`` (site indices, int ``(P,)``) with satellites at
         ``sat_ecef_km`` ``(N, 3)`` km (Earth-fixed, NaN rows for satellites without a position).
 
-        ``gsl_edges``: this instant's ``(site_idx, sat_idx, length_km)`` of the fixed sites from
-        :meth:`gsl_edges` (of this router, or one with the same sites and GSL rule) to skip computing them
-        again; default: computed. ``landing``: ``user`` mode, ``(G,)`` bool in the order of the router's
+        ``gsl_edges``: this instant's ``(site_idx, sat_idx, length_km)`` from :meth:`gsl_edges` called with
+        the same ``extra_sites`` (of this router, or one with the same sites and GSL rule) to skip computing
+        them again; default: computed. ``landing``: ``user`` mode, ``(G,)`` bool in the order of the router's
         gateways (:attr:`gateways`): which gateways have landing rights (default all). ``extra_sites``:
         places numbered ``M + e`` after the ``M`` fixed sites for this call (:class:`ExtraSites`).
         """

@@ -28,24 +28,22 @@ class ChunkEngine:
         self.sites = plan.sites
         self.terminals = plan.terminals
         self.asked = self.service.fixed_terminals(plan.terminals, pop=plan.assigned_pop)
-        self._terminal_of_site = np.full(len(self.sites), -1, dtype=np.int64)
-        self._terminal_of_site[self.terminals] = np.arange(self.terminals.size)
 
     def run(self, times: Times) -> dict[str, dict[str, np.ndarray]]:
         """Columns of ``coverage``, ``access`` (all variants) and ``latency`` for the instants of ``times``."""
         plan, sites, term = self.plan, self.sites, self.terminals
-        states = plan.constellation.states(times, knot_spacing_s=plan.knot_spacing_s)
-        answer = self.service.serve(times, states.position_km, plan.rule_books, self.asked)
-        latency = []
+        position_km = self.service.positions_km(times)
+        answer = self.service.serve(times, position_km, plan.rule_books, self.asked)
+        pairs = None
         if plan.spec.analyses.latency and len(plan.pairs):
-            latency = [self.service.route_pairs(states.position_km[k], plan.pairs[:, 0], plan.pairs[:, 1])
-                       for k in range(len(times))]
+            pairs = self.service.serve_pairs(times, position_km, plan.rule_books[0], plan.pairs[:, 0],
+                                             plan.pairs[:, 1])
         n_t = len(times)
         return {
             "coverage": {"time_utc": np.repeat(times.utc, term.size), "site_id": np.tile(sites.ids[term], n_t),
                          "visible_sats": answer.visible_sats.ravel()},
             "access": self._access_columns(times, answer),
-            "latency": self._latency_columns(times, latency, answer.allowed[0].T if len(answer.books) else None),
+            "latency": self._latency_columns(times, pairs),
         }
 
     def _access_columns(self, times: Times, answer) -> dict[str, np.ndarray]:
@@ -67,33 +65,19 @@ class ChunkEngine:
             "path": answer.path.ravel().astype(str),
         }
 
-    def _latency_columns(self, times: Times, routes, allowed_terminal) -> dict[str, np.ndarray]:
-        """Named pairs under the baseline policy: a pair whose terminal end is denied gets no path (NaN RTT,
-        empty path); ``rtt_if_allowed_ms`` keeps the physical route's RTT."""
-        from ..network.paths import path_strings
-
-        pairs = self.plan.pairs
+    def _latency_columns(self, times: Times, pairs) -> dict[str, np.ndarray]:
+        """Named pairs under the baseline policy (:meth:`leosim.service.ServiceEngine.serve_pairs`)."""
         ids = self.sites.ids
-        if not routes:
+        if pairs is None:
             return {"time_utc": np.zeros(0, "datetime64[ns]"), "src": np.zeros(0, str), "dst": np.zeros(0, str),
                     "rtt_ms": np.zeros(0), "hops": np.zeros(0, np.int64), "path": np.zeros(0, str),
                     "allowed": np.zeros(0, bool), "rtt_if_allowed_ms": np.zeros(0)}
-        n_pair = len(pairs)
-        # (time, pair): both ends allowed; ends that are not terminals (gateways, PoPs) are not subject to rules.
-        allowed = np.ones((len(routes), n_pair), dtype=bool)
-        for end in (0, 1):
-            k = self._terminal_of_site[pairs[:, end]]
-            is_terminal = k >= 0
-            allowed[:, is_terminal] &= allowed_terminal[k[is_terminal]].T
-        allowed = allowed.ravel()
-        physical = np.concatenate([r.rtt_ms for r in routes])
+        pair_ids = ids[self.plan.pairs]
         return {
-            "time_utc": np.repeat(times.utc, n_pair),
-            "src": np.tile(ids[pairs[:, 0]], len(routes)), "dst": np.tile(ids[pairs[:, 1]], len(routes)),
-            "rtt_ms": np.where(allowed, physical, np.nan),
-            "hops": np.where(allowed, np.concatenate([r.hops for r in routes]), -1).astype(np.int64),
-            "path": np.where(allowed, np.concatenate([path_strings(r.paths) for r in routes]), ""),
-            "allowed": allowed, "rtt_if_allowed_ms": physical,
+            "time_utc": np.repeat(times.utc, len(pair_ids)),
+            "src": np.tile(pair_ids[:, 0], len(times)), "dst": np.tile(pair_ids[:, 1], len(times)),
+            "rtt_ms": pairs.rtt_ms.ravel(), "hops": pairs.hops.ravel(), "path": pairs.path.ravel().astype(str),
+            "allowed": pairs.allowed.ravel(), "rtt_if_allowed_ms": pairs.rtt_if_allowed_ms.ravel(),
         }
 
 

@@ -458,12 +458,12 @@ class Plan:
         """Baseline rules: the scenario's, then those of the policy store (if any)."""
         return self.rule_book().rules
 
-    def rule_book(self, store_rules=()) -> RuleBook:
-        """The baseline :class:`~leosim.service.rules.RuleBook`: the scenario's rules, then its store's, then
-        ``store_rules`` (e.g. ``leosim access --db``), with the scenario's default states; checked."""
+    @cached_property
+    def base_book(self) -> RuleBook:
+        """The scenario's own :class:`~leosim.service.rules.RuleBook`: its rules, then its ``[policy] store``'s,
+        with its default states; subjects and contradictions checked."""
         policy = self.spec.policy
-        book = RuleBook.combine(self.scenario_rules, (*self.store_rules, *store_rules),
-                                default_state=policy.default_state,
+        book = RuleBook.combine(self.scenario_rules, self.store_rules, default_state=policy.default_state,
                                 landing_default_state=policy.landing_default_state)
         self._check_subjects(book.rules, "policy.rules")
         try:
@@ -471,6 +471,11 @@ class Plan:
         except LeosimInputError as error:
             raise LeosimInputError(error.message, source=self.source, field="policy.rules") from None
         return book
+
+    def rule_book(self, store_rules=()) -> RuleBook:
+        """The baseline rule book: :attr:`base_book`, then ``store_rules`` from another store (``leosim access
+        --db``, ``leosim serve --db``), which the one precedence puts after the scenario's."""
+        return self.base_book.with_rules(store_rules, "store")
 
     @cached_property
     def rule_books(self) -> tuple[RuleBook, ...]:
@@ -538,13 +543,9 @@ class Plan:
 
     @cached_property
     def _pop_assignment(self) -> tuple[np.ndarray, np.ndarray]:
-        """The PoP each terminal must reach and why (:func:`leosim.service.access.assign_pop`, dated at the
-        window's start)."""
-        from ..service.access import assign_pop
-
+        """The PoP each terminal must reach and why (:meth:`leosim.service.ServiceEngine.assign_pops`)."""
         engine = self.service_engine
-        terminals, reason = assign_pop(engine, engine.fixed_terminals(self.terminals),
-                                       self.spec.ground.pop_assignment, self.times.utc[0])
+        terminals, reason = engine.assign_pops(engine.fixed_terminals(self.terminals))
         return terminals.pop, reason
 
     @property

@@ -30,9 +30,9 @@ NEAREST_REASON = 'nearest: best PoP ([ground] pop_assignment = "nearest")'
 
 
 def default_engine(constellation, *, ground=None, territories=None, isls=None, min_elevation_deg=None,
-                   gateway_min_elevation_deg=None) -> ServiceEngine:
+                   gateway_min_elevation_deg=None, pop_assignment: str | None = None) -> ServiceEngine:
     """An engine without a scenario: the shipped gateways and PoPs (or ``ground``), the default lasers of
-    ``constellation``, 25° masks."""
+    ``constellation``, 25° masks, each terminal to its best PoP (or ``pop_assignment``)."""
     from ..ground.sites import Sites, default_ground_infrastructure
     from ..network.links import default_isls
 
@@ -43,8 +43,15 @@ def default_engine(constellation, *, ground=None, territories=None, isls=None, m
         kwargs["terminal_min_elevation_deg"] = float(min_elevation_deg)
     if gateway_min_elevation_deg is not None:
         kwargs["gateway_min_elevation_deg"] = float(gateway_min_elevation_deg)
+    if pop_assignment is not None:
+        kwargs["pop_assignment"] = pop_assignment
     network = NetworkSettings(isls=default_isls(constellation) if isls is None else isls, **kwargs)
-    return ServiceEngine(Sites.concat([ground]), network=network, territories=territories)
+    return ServiceEngine(Sites.concat([ground]), network=network, territories=territories,
+                         constellation=constellation)
+
+
+_NETWORK_ARGUMENTS = ("constellation", "rules", "ground", "isls", "territories", "min_elevation_deg",
+                      "gateway_min_elevation_deg", "default_state", "landing_default_state", "pop_assignment")
 
 
 def access_at(lat_deg: float | None = None, lon_deg: float | None = None, at=None, *, site: str | None = None,
@@ -59,38 +66,41 @@ def access_at(lat_deg: float | None = None, lon_deg: float | None = None, at=Non
     ``tenant`` if given), or ``site``: one of the scenario's sites (id or unique name), with its labels.
 
     With ``scenario`` (a :class:`~leosim.scenario.api.Scenario` or its ``Plan``), everything comes from it
-    (``store_rules`` are added after its rules, :meth:`RuleBook.combine`); other arguments that describe
-    the network must then be left out. Without one: ``constellation`` (required), ``rules`` (policy
-    :class:`~leosim.policy.rules.Rule` objects, counted as store rules), the shipped ground (or
-    ``ground``), territories, lasers (``isls``) and masks, ``default_state`` (``denied``) and
-    ``landing_default_state`` (``active``). ``pop_assignment``: ``nearest`` (the best PoP) or ``published``
-    (the PoP Starlink's feed assigns the place's country at ``at``); default the scenario's, else nearest.
+    (``store_rules`` are added after its rules, :meth:`RuleBook.combine`); the arguments that describe the
+    network or the policy must then be left out (a ``TypeError`` says which). Without one:
+    ``constellation`` (required), ``rules`` (policy :class:`~leosim.policy.rules.Rule` objects, counted as
+    store rules), the shipped ground (or ``ground``), territories, lasers (``isls``) and masks,
+    ``default_state`` (``denied``), ``landing_default_state`` (``active``) and ``pop_assignment``
+    (``nearest``: the best PoP; ``published``: the PoP Starlink's feed assigns the place's country at ``at``).
 
-    ``rtt_ms`` is the round trip to the best PoP when routable, reported even when policy denies service
-    (what the place would get), else None. ``engine``, ``book`` and ``position_km`` (satellite ITRS
-    positions at ``at``, ``(N, 3)`` km) let a caller that asks often (the server) reuse what it built.
+    ``rtt_ms`` is the round trip to the PoP when routable, reported even when policy denies service (what
+    the place would get), else None. ``engine``, ``book`` and ``position_km`` (satellite ITRS positions at
+    ``at``, ``(N, 3)`` km) let a caller that asks often (the server) reuse what it built.
     """
+    arguments = locals()
     if at is None:
         raise TypeError("access_at needs an instant (at=)")
     instant = Times.from_utc([parse_utc(at, source="at")])
-    plan = None
     if scenario is not None:
+        given = [name for name in _NETWORK_ARGUMENTS if arguments[name] is not None]
+        if given:
+            raise TypeError(f"access_at(scenario=...) takes the network and policy from the scenario: leave out "
+                            f"{', '.join(given)}")
         plan = getattr(scenario, "plan", scenario)
         engine = engine or plan.service_engine
         book = book or plan.rule_book(store_rules)
-        constellation = plan.constellation
-        pop_assignment = pop_assignment or plan.spec.ground.pop_assignment
     else:
-        if constellation is None:
+        if constellation is None and (engine is None or engine.constellation is None):
             raise TypeError("access_at needs a scenario or a constellation")
         engine = engine or default_engine(constellation, ground=ground, territories=territories, isls=isls,
                                           min_elevation_deg=min_elevation_deg,
-                                          gateway_min_elevation_deg=gateway_min_elevation_deg)
+                                          gateway_min_elevation_deg=gateway_min_elevation_deg,
+                                          pop_assignment=pop_assignment)
         book = book or RuleBook.combine((), (*(rules or ()), *store_rules),
                                         default_state=default_state or RuleBook.default_state,
                                         landing_default_state=landing_default_state
                                         or RuleBook.landing_default_state)
-    position = (constellation.positions_km(instant)[0] if position_km is None
+    position = (engine.positions_km(instant)[0] if position_km is None
                 else np.asarray(position_km, dtype=np.float64))
     if site is not None:
         place = engine.fixed_terminals([engine.sites.index_of(site)])
@@ -99,28 +109,9 @@ def access_at(lat_deg: float | None = None, lon_deg: float | None = None, at=Non
             raise TypeError("access_at needs lat_deg and lon_deg, or site=")
         place = engine.places([lat_deg], [lon_deg], alt_m, ids=[terminal_id or "here"], fleet=fleet,
                               tenant=tenant)
-    # The assignment's date: the scenario's start (as its run assigns its terminals), else the instant.
-    place, reason = assign_pop(engine, place, pop_assignment or "nearest",
-                               plan.times.utc[0] if plan is not None else instant.utc[0])
+    place, reason = engine.assign_pops(place, instant.utc[0])
     answer = engine.serve(instant, position[None], [book], place)
     return {**answer_dict(engine, place, answer, instant, 0), "pop_reason": str(reason[0])}
-
-
-def assign_pop(engine: ServiceEngine, terminals, pop_assignment: str, date) -> tuple:
-    """``terminals`` with the PoP their traffic must reach, and why (``(n,)`` str): ``nearest``, the best
-    PoP; ``published``, the operator's assignment for each one's country at ``date``
-    (:func:`leosim.ground.pops.assign_pops`, the function a scenario's plan uses too)."""
-    if pop_assignment != "published":
-        return terminals, np.full(len(terminals), NEAREST_REASON, dtype=object)
-    from dataclasses import replace
-
-    from ..ground.pops import assign_pops
-
-    pops = engine.pops
-    site, why = assign_pops(terminals.country3, terminals.ids, date, engine.sites.ids[pops],
-                            pop_lat_deg=engine.sites.lat_deg[pops], pop_lon_deg=engine.sites.lon_deg[pops])
-    pop = np.where(site >= 0, pops[np.maximum(site, 0)], -1).astype(np.int64)
-    return replace(terminals, pop=pop), np.asarray(why, dtype=object)
 
 
 def answer_dict(engine: ServiceEngine, terminals, answer, times: Times, j: int, k: int = 0, b: int = 0) -> dict:

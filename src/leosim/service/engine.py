@@ -51,7 +51,10 @@ class NetworkSettings:
     :data:`~leosim.network.routing.MODES` mode of named pairs (``user`` pairs route as ``isl``);
     ``max_gsl_length_km``: Hypatia's range rule for named pairs (instead of the masks);
     ``max_isl_length_km``: lasers longer than this are not used (every route); ``fibre_km``: ``(G, Q)``
-    measured gateway→PoP distances, km, NaN where not connected (None: great circle).
+    measured gateway→PoP distances, km, NaN where not connected (None: great circle);
+    ``pop_assignment``: ``nearest`` (each terminal's best PoP) or ``published`` (the PoP the operator
+    assigns its country, :func:`leosim.ground.pops.assign_pops`) as of ``pop_assignment_date`` (a
+    scenario's start; None: the instant asked about).
     """
 
     isls: np.ndarray
@@ -61,15 +64,20 @@ class NetworkSettings:
     max_gsl_length_km: float | None = None
     max_isl_length_km: float | None = None
     fibre_km: np.ndarray | None = None
+    pop_assignment: str = "nearest"
+    pop_assignment_date: np.datetime64 | None = None
 
     @classmethod
-    def from_spec(cls, network, *, isls, fibre_km=None) -> NetworkSettings:
-        """From a scenario's ``[network]`` section (:class:`leosim.scenario.schema.NetworkSpec`)."""
+    def from_spec(cls, network, *, isls, fibre_km=None, pop_assignment: str = "nearest",
+                  pop_assignment_date=None) -> NetworkSettings:
+        """From a scenario's ``[network]`` section (:class:`leosim.scenario.schema.NetworkSpec`), its lasers,
+        fibre and PoP assignment (``[ground] pop_assignment``, dated at the window's start)."""
         return cls(isls=np.asarray(isls, dtype=np.int64).reshape(-1, 2),
                    terminal_min_elevation_deg=float(network.terminal_min_elevation_deg),
                    gateway_min_elevation_deg=float(network.gateway_min_elevation_deg),
                    pair_routing=network.routing, max_gsl_length_km=network.max_gsl_length_km,
-                   max_isl_length_km=network.max_isl_length_km, fibre_km=fibre_km)
+                   max_isl_length_km=network.max_isl_length_km, fibre_km=fibre_km,
+                   pop_assignment=pop_assignment, pop_assignment_date=pop_assignment_date)
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,20 @@ class ServiceAnswer:
         return out
 
 
+@dataclass(frozen=True)
+class PairAnswer:
+    """Named pairs over instants, ``(T, P)`` each: ``allowed`` (both terminal ends allowed), ``rtt_ms`` and
+    ``hops`` and ``path`` (NaN / -1 / '' where denied or unroutable), ``rtt_if_allowed_ms`` and
+    ``path_if_allowed`` (the physical route, whatever policy says)."""
+
+    allowed: np.ndarray
+    rtt_ms: np.ndarray
+    hops: np.ndarray
+    path: np.ndarray
+    rtt_if_allowed_ms: np.ndarray
+    path_if_allowed: np.ndarray
+
+
 class ServiceEngine:
     """Fixed for a scenario: sites (terminals, gateways, PoPs), their territories and labels, network settings.
 
@@ -176,9 +198,13 @@ class ServiceEngine:
     """
 
     def __init__(self, sites: Sites, *, network: NetworkSettings, country3=None, region=None, fleet=None,
-                 tenant=None, territories=None):
+                 tenant=None, territories=None, constellation=None, knot_spacing_s: float | None = None):
+        import threading
+
         self.sites = sites
         self.network = network
+        self.constellation = constellation
+        self.knot_spacing_s = knot_spacing_s
         self._territories = territories
         n = len(sites)
         if country3 is None or region is None:
@@ -196,15 +222,24 @@ class ServiceEngine:
                              min_elevation_deg=mask, max_isl_length_km=network.max_isl_length_km,
                              fibre_km=network.fibre_km)
         self._pair_routers: dict[str, Router] = {}
+        self._lock = threading.Lock()  # guards the lazily built pair routers (the server's threads share them)
 
     @classmethod
     def from_plan(cls, plan) -> ServiceEngine:
         """The engine of a scenario :class:`~leosim.scenario.plan.Plan` (its sites, labels, territories,
         lasers, masks and fibre)."""
         attrs = plan.site_attributes
-        network = NetworkSettings.from_spec(plan.spec.network, isls=plan.isls, fibre_km=plan.fibre_km)
+        network = NetworkSettings.from_spec(plan.spec.network, isls=plan.isls, fibre_km=plan.fibre_km,
+                                            pop_assignment=plan.spec.ground.pop_assignment,
+                                            pop_assignment_date=plan.times.utc[0])
         return cls(plan.sites, network=network, country3=attrs["country3"], region=attrs["region"],
-                   fleet=attrs["fleet"], tenant=attrs["tenant"], territories=plan.territories)
+                   fleet=attrs["fleet"], tenant=attrs["tenant"], territories=plan.territories,
+                   constellation=plan.constellation, knot_spacing_s=plan.knot_spacing_s)
+
+    def positions_km(self, times: Times) -> np.ndarray:
+        """Satellite ITRS positions at ``times``, ``(T, N, 3)`` km, propagated the way the scenario's run
+        propagates them (its knot spacing), so every door sees the same satellites."""
+        return self.constellation.states(times, knot_spacing_s=self.knot_spacing_s).position_km
 
     @property
     def territories(self):
@@ -242,6 +277,25 @@ class ServiceEngine:
                          tenant=np.broadcast_to(np.asarray(tenant, dtype=str), (n,)).copy(),
                          pop=np.full(n, -1, np.int64), extra=extra)
 
+    def assign_pops(self, terminals: Terminals, instant=None) -> tuple[Terminals, np.ndarray]:
+        """``terminals`` with the PoP their traffic must reach under the settings' ``pop_assignment``, and
+        why (``(n,)`` str): the best PoP (``nearest``), or the operator's assignment for each one's country
+        (``published``) as of the settings' date, else ``instant``."""
+        from .access import NEAREST_REASON
+
+        if self.network.pop_assignment != "published":
+            return terminals, np.full(len(terminals), NEAREST_REASON, dtype=object)
+        from dataclasses import replace
+
+        from ..ground.pops import assign_pops
+
+        date = self.network.pop_assignment_date if self.network.pop_assignment_date is not None else instant
+        pops = self.pops
+        site, why = assign_pops(terminals.country3, terminals.ids, date, self.sites.ids[pops],
+                                pop_lat_deg=self.sites.lat_deg[pops], pop_lon_deg=self.sites.lon_deg[pops])
+        pop = np.where(site >= 0, pops[np.maximum(site, 0)], -1).astype(np.int64)
+        return replace(terminals, pop=pop), np.asarray(why, dtype=object)
+
     # ----- policy ----------------------------------------------------------------------------------------
     def verdicts(self, book: RuleBook, terminals: Terminals, times: Times) -> Verdicts:
         """Allowed/deciding rule per (terminal, instant) and landing rights per (gateway, instant)."""
@@ -268,16 +322,12 @@ class ServiceEngine:
         first_sat = np.full(shape, -1, np.int64)
         path = np.full(shape, "", dtype=object)
         visible = np.zeros((n_t, n), np.int64)
-        n_extra = 0 if terminals.extra is None else terminals.extra.count
-        # Position in ``terminals`` of each routing-layout site (-1: not asked about), to count coverage
-        # from the GSL edges: a terminal's GSLs are exactly the satellites at or above its mask.
-        slot = np.full(len(self.sites) + n_extra, -1, np.int64)
-        slot[terminals.site] = np.arange(n)
+        n_layout = len(self.sites) + (0 if terminals.extra is None else terminals.extra.count)
         for k in range(n_t):
             position = position_km[k]
             gsl = self.router.gsl_edges(position, terminals.extra)
-            which = slot[gsl[0]]
-            visible[k] = np.bincount(which[which >= 0], minlength=n)
+            # Coverage from the GSL edges: a terminal's GSLs are exactly the satellites at or above its mask.
+            visible[k] = np.bincount(gsl[0], minlength=n_layout)[terminals.site]
             done: dict[bytes, StepRoutes] = {}
             for b, verdict in enumerate(verdicts):
                 landing = verdict.landing[:, k]
@@ -300,24 +350,48 @@ class ServiceEngine:
         as ``isl``): terminals and cities alike, Hypatia's range rule when ``max_gsl_length_km`` is set."""
         mode = mode or self.network.pair_routing
         mode = "isl" if mode == "user" else mode
-        router = self._pair_routers.get(mode)
-        if router is None:
-            net = self.network
-            kinds = np.where(np.isin(self.sites.kinds, TERMINAL_KINDS), "terminal", self.sites.kinds)
-            if net.max_gsl_length_km is not None:
-                gsl = {"max_gsl_length_km": net.max_gsl_length_km}
-            else:
-                gsl = {"site_up": self.sites.up, "min_elevation_deg": np.where(
-                    self.sites.kinds == "gateway", net.gateway_min_elevation_deg, net.terminal_min_elevation_deg)}
-            router = Router(self.sites.ecef_km, kinds, mode=mode, isls=net.isls,
-                            max_isl_length_km=net.max_isl_length_km, **gsl)
-            self._pair_routers[mode] = router
+        with self._lock:
+            return self._pair_routers.get(mode) or self._new_pair_router(mode)
+
+    def _new_pair_router(self, mode: str) -> Router:
+        net = self.network
+        kinds = np.where(np.isin(self.sites.kinds, TERMINAL_KINDS), "terminal", self.sites.kinds)
+        if net.max_gsl_length_km is not None:
+            gsl = {"max_gsl_length_km": net.max_gsl_length_km}
+        else:
+            gsl = {"site_up": self.sites.up, "min_elevation_deg": np.where(
+                self.sites.kinds == "gateway", net.gateway_min_elevation_deg, net.terminal_min_elevation_deg)}
+        router = Router(self.sites.ecef_km, kinds, mode=mode, isls=net.isls,
+                        max_isl_length_km=net.max_isl_length_km, **gsl)
+        self._pair_routers[mode] = router
         return router
 
     def route_pairs(self, position_km, src, dst, *, mode: str | None = None) -> StepRoutes:
-        """Routes between fixed sites ``src[p] -> dst[p]`` at one instant (satellites at ``position_km``
-        ``(N, 3)`` km), by the pair router."""
+        """Physical routes between fixed sites ``src[p] -> dst[p]`` at one instant (satellites at
+        ``position_km`` ``(N, 3)`` km), by the pair router, without policy."""
         return self.pair_router(mode).route(position_km, src, dst)
+
+    def serve_pairs(self, times: Times, position_km, book: RuleBook, src, dst) -> PairAnswer:
+        """Named pairs between fixed sites over ``times`` under ``book``: a pair whose terminal end (either)
+        is denied gets no path; the physical route's RTT is kept as ``rtt_if_allowed_ms``. Gateways and PoPs
+        are not subject to rules."""
+        src = np.asarray(src, dtype=np.int64).ravel()
+        dst = np.asarray(dst, dtype=np.int64).ravel()
+        routes = [self.route_pairs(position_km[k], src, dst) for k in range(len(times))]
+        allowed = np.ones((len(times), src.size), dtype=bool)
+        for end in (src, dst):
+            is_terminal = np.isin(self.sites.kinds[end], TERMINAL_KINDS)
+            if is_terminal.any():
+                verdict = self.verdicts(book, self.fixed_terminals(end[is_terminal]), times)
+                allowed[:, is_terminal] &= verdict.allowed.T
+        shape = (len(times), src.size)
+        physical = np.stack([r.rtt_ms for r in routes]).reshape(shape) if routes else np.zeros(shape)
+        hops = np.stack([r.hops for r in routes]).reshape(shape) if routes else np.zeros(shape, np.int64)
+        paths = (np.stack([path_strings(r.paths) for r in routes]).reshape(shape) if routes
+                 else np.zeros(shape, str))
+        return PairAnswer(allowed=allowed, rtt_ms=np.where(allowed, physical, np.nan),
+                          hops=np.where(allowed, hops, -1).astype(np.int64), path=np.where(allowed, paths, ""),
+                          rtt_if_allowed_ms=physical, path_if_allowed=paths)
 
     def route_to_pop(self, position_km, src, dst, landing) -> StepRoutes:
         """User-mode routes from fixed sites ``src`` to PoPs ``dst`` (-1: the best) at one instant, with

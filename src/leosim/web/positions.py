@@ -25,8 +25,9 @@ def _key(t) -> int:
 class PositionCache:
     """Positions of ``constellation`` per instant, and their encoded JSON; thread-safe."""
 
-    def __init__(self, constellation):
+    def __init__(self, constellation, *, knot_spacing_s: float | None = None):
         self.constellation = constellation
+        self.knot_spacing_s = knot_spacing_s  # a scenario's: positions as its run computes them
         self._lock = threading.Lock()
         self._positions: OrderedDict[int, np.ndarray] = OrderedDict()
         self._encoded: OrderedDict[tuple, bytes] = OrderedDict()
@@ -40,7 +41,8 @@ class PositionCache:
             if found is not None:
                 self._positions.move_to_end(key)
                 return found
-        position = self.constellation.positions_km(Times(np.array([t], dtype="datetime64[ns]")))[0]
+        times = Times(np.array([t], dtype="datetime64[ns]"))
+        position = self.constellation.positions_km(times, knot_spacing_s=self.knot_spacing_s)[0]
         position.setflags(write=False)
         with self._lock:
             self._positions[key] = position

@@ -21,9 +21,8 @@ import numpy as np
 from ..errors import LeosimInputError
 from ..ground.geodesy import ecef_to_geodetic
 from ..ground.sites import Sites, default_cities, default_ground_infrastructure
-from ..network.paths import path_strings
 from ..policy.store import PolicyStore
-from ..service.access import access_at, answer_dict, assign_pop
+from ..service.access import access_at, answer_dict
 from ..service.engine import NetworkSettings, ServiceEngine
 from ..service.rules import RuleBook
 from ..timebase import Times, parse_utc
@@ -68,13 +67,12 @@ class ServerState:
         self.db_path = Path(db_path) if db_path is not None else None
         self.scenario_name = scenario_name
         self.isls = engine.network.isls
-        self.cache = PositionCache(constellation)
+        self.cache = PositionCache(constellation, knot_spacing_s=engine.knot_spacing_s)
         self.results: Results | None = None
         self.results_status = "none"
         self._rules_cache: tuple[tuple, RuleBook] | None = None
         self._geometry_cache: dict[str, dict] = {}
         self._static_cache: dict[str, bytes] = {}
-        self._engine_lock = threading.Lock()
         if results is not None:
             self.attach_results(results)
         # Open the store once now: creates and migrates it, so bad files fail at start-up.
@@ -96,7 +94,8 @@ class ServerState:
         if start is None:
             start = parse_utc("now").astype("datetime64[h]").astype("datetime64[ns]")
         window = Times.from_range(start, DEFAULT_WINDOW_S, DEFAULT_STEP_S)
-        engine = ServiceEngine(sites, network=NetworkSettings(isls=default_isls(constellation)))
+        engine = ServiceEngine(sites, network=NetworkSettings(isls=default_isls(constellation)),
+                               constellation=constellation)
         return cls(engine=engine, constellation=constellation, window=window, db_path=db_path)
 
     @classmethod
@@ -104,8 +103,9 @@ class ServerState:
         """From a :class:`~leosim.scenario.api.Scenario`: its engine (constellation, sites, regions, network
         settings), window, baseline rules and default states."""
         plan = scenario.plan
+        book, db_path = _scenario_book_and_store(plan, db_path)
         return cls(engine=plan.service_engine, constellation=plan.constellation, window=plan.times,
-                   book=plan.rule_book(), db_path=db_path, scenario_name=scenario.spec.scenario.name,
+                   book=book, db_path=db_path, scenario_name=scenario.spec.scenario.name,
                    results=results, plan=plan)
 
     @classmethod
@@ -236,10 +236,8 @@ class ServerState:
     # ----- access -----------------------------------------------------------------------------------------
     def access(self, lat_deg: float, lon_deg: float, t: np.datetime64) -> dict:
         """:func:`~leosim.service.access_at` with the server's engine and rules (store rules added)."""
-        with self._engine_lock:  # the engine's routers build lazy caches: one request at a time
-            return access_at(lat_deg, lon_deg, t, scenario=self.plan, constellation=self.constellation,
-                             engine=self.engine, book=self.rules(),
-                             position_km=self.positions_km(np.datetime64(t, "ns")))
+        return access_at(lat_deg, lon_deg, t, constellation=self.constellation, engine=self.engine,
+                         book=self.rules(), position_km=self.positions_km(np.datetime64(t, "ns")))
 
     # ----- routes -----------------------------------------------------------------------------------------
     def _destination(self, src: int, dst: str) -> tuple[str, int]:
@@ -258,11 +256,14 @@ class ServerState:
     def _serve(self, src: int, dst_index: int, times: Times, positions) -> tuple:
         """The engine's answer for site ``src`` (to PoP ``dst_index``, -1 the best) at ``times``."""
         terminals = self.engine.fixed_terminals([src], pop=[dst_index])
-        if dst_index == -1 and self.plan is not None:  # the scenario's PoP assignment, as its run has it
-            terminals, _ = assign_pop(self.engine, terminals, self.plan.spec.ground.pop_assignment,
-                                      self.plan.times.utc[0])
-        with self._engine_lock:
-            return terminals, self.engine.serve(times, positions, [self.rules()], terminals)
+        if dst_index == -1:  # the scenario's PoP assignment, as its run has it
+            terminals, _ = self.engine.assign_pops(terminals, times.utc[0])
+        return terminals, self.engine.serve(times, positions, [self.rules()], terminals)
+
+    def _results_apply(self) -> bool:
+        """Whether the run's tables answer for this server: they were computed with the scenario's rules,
+        so only while the live store adds none."""
+        return self.results is not None and len(self.rules().rules) == len(self.book.rules)
 
     def _node(self, node: int, xyz: np.ndarray) -> dict:
         n_sat = xyz.shape[0]
@@ -289,7 +290,7 @@ class ServerState:
         xyz = self.positions_km(t)
         times = Times(np.array([t], dtype="datetime64[ns]"))
         row = self.results.access_row(str(self.sites.ids[src]), t) if (
-            self.results is not None and mode == "user" and dst_index == -1) else None
+            mode == "user" and dst_index == -1 and self._results_apply()) else None
         terminals, answer = self._serve(src, dst_index if mode == "user" else -1, times, xyz[None])
         verdict = answer_dict(self.engine, terminals, answer, times, 0)
         if row is not None:
@@ -298,12 +299,13 @@ class ServerState:
         elif mode == "user":
             path, rtt, gateway, pop = str(answer.path[0, 0, 0]), verdict["rtt_ms"], verdict["gateway"], verdict["pop"]
             computed_from = "computed"
-        else:
-            with self._engine_lock:
-                routes = self.engine.route_pairs(xyz, [src], [dst_index], mode="isl")
-            path = str(path_strings(routes.paths)[0])
-            rtt = float(routes.rtt_ms[0]) if np.isfinite(routes.rtt_ms[0]) else None
+        else:  # between two sites: the scenario's pair routing, and both terminal ends must be allowed
+            pair = self.engine.serve_pairs(times, xyz[None], self.rules(), [src], [dst_index])
+            # The physical route, like user-mode routes: drawn, with ``allowed`` saying whether policy lets it.
+            physical = float(pair.rtt_if_allowed_ms[0, 0])
+            path, rtt = str(pair.path_if_allowed[0, 0]), (physical if np.isfinite(physical) else None)
             gateway, pop, computed_from = None, None, "computed"
+            verdict["allowed"] = bool(pair.allowed[0, 0])
         nodes = [int(v) for v in path.split()]
         return {"src": str(self.sites.ids[src]), "dst": dst if dst_index == -1 else str(self.sites.ids[dst_index]),
                 "time_utc": iso(t), "mode": mode, "routable": bool(nodes), "rtt_ms": rtt, "gateway": gateway,
@@ -328,7 +330,7 @@ class ServerState:
         gateway = np.full(len(times), "", dtype=object)
         pop = np.full(len(times), "", dtype=object)
         todo = np.ones(len(times), dtype=bool)
-        if self.results is not None and mode == "user" and dst_index == -1:
+        if mode == "user" and dst_index == -1 and self._results_apply():
             rows = self.results.access_rows(str(self.sites.ids[src]))
             if rows is not None and not rows.empty:
                 stamp = rows["time_utc"].to_numpy(dtype="datetime64[ns]")
@@ -343,7 +345,7 @@ class ServerState:
         if computed:
             index = np.flatnonzero(todo)
             sub = times[index]
-            positions = self.constellation.positions_km(sub)
+            positions = self.engine.positions_km(sub)
             ids = self.sites.ids
             if mode == "user":
                 _, answer = self._serve(src, dst_index, sub, positions)
@@ -351,9 +353,8 @@ class ServerState:
                 gateway[index] = np.where(answer.gateway[0, :, 0] >= 0, ids[answer.gateway[0, :, 0]], "")
                 pop[index] = np.where(answer.pop[0, :, 0] >= 0, ids[answer.pop[0, :, 0]], "")
             else:
-                with self._engine_lock:
-                    for k, i in enumerate(index):  # one routing per instant (bounded by MAX_RTT_STEPS)
-                        rtt[i] = self.engine.route_pairs(positions[k], [src], [dst_index], mode="isl").rtt_ms[0]
+                pair = self.engine.serve_pairs(sub, positions, self.rules(), [src], [dst_index])
+                rtt[index] = pair.rtt_if_allowed_ms[:, 0]  # physical, as the user-mode series
         computed_from = "results" if computed == 0 else ("computed" if computed == len(times) else "mixed")
         return {"src": str(self.sites.ids[src]), "dst": dst if dst_index == -1 else str(self.sites.ids[dst_index]),
                 "mode": mode, "step_s": step_s, "time_utc": [iso(v) for v in utc],
@@ -365,3 +366,28 @@ class ServerState:
         """GeoJSON of the territories named by rules (and custom regions) with their state at ``t``
         (:func:`leosim.web.territories.territories_geojson`)."""
         return territories_geojson(self.territories, self.rules(), t, self._geometry_cache)
+
+
+def _scenario_book_and_store(plan, db_path):
+    """The server's frozen rule book and live store for a scenario (the README's "Scenario and store rules"):
+    ``--db`` when given, else the scenario's ``[policy] store``, else a store for this session only (changes
+    made through ``POST /api/policy`` apply at once and end with the server). The live store's rules are
+    added after the scenario's at every answer, exactly as ``leosim access --scenario --db`` adds them; a
+    store that is the scenario's own is not counted twice."""
+    import tempfile
+
+    base = plan.base_book  # checks the scenario's rules and its store's
+    own = plan.path(plan.spec.policy.store) if plan.spec.policy.store else None
+    if db_path is None and own is not None:
+        db_path = own
+    elif db_path is None:
+        import atexit
+        import shutil
+
+        folder = tempfile.mkdtemp(prefix="leosim-serve-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        db_path = Path(folder) / "session.sqlite"
+    if own is not None and Path(db_path).resolve() == own:
+        base = RuleBook.combine(plan.scenario_rules, (), default_state=base.default_state,
+                                landing_default_state=base.landing_default_state)
+    return base, db_path
