@@ -43,6 +43,8 @@ STAGING_MARK = ".tmp-"
 
 def _reason(error: OSError) -> str:
     """What the system said, in lower case (``no space left on device``), from an OSError or pyarrow's."""
+    if isinstance(error, FileExistsError | NotADirectoryError) and error.filename:
+        return f"{error.filename} is in the way: it is a file, not a folder"
     if error.errno is not None and error.errno in errno.errorcode:
         return os.strerror(error.errno).lower()
     text = str(error)
