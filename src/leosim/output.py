@@ -26,13 +26,12 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from .errors import LeosimInputError, LeosimOutputError
+
+if TYPE_CHECKING:  # pyarrow is imported where tables are written: importing this module stays light
+    import pyarrow as pa
 
 TABLE_FORMATS = {".csv": "csv", ".parquet": "parquet"}
 """Accepted output extensions and their formats."""
@@ -44,6 +43,8 @@ STAGING_MARK = ".tmp-"
 
 def _reason(error: OSError) -> str:
     """What the system said, in lower case (``no space left on device``), from an OSError or pyarrow's."""
+    if isinstance(error, FileExistsError | NotADirectoryError) and error.filename:
+        return f"{error.filename} is in the way: it is a file, not a folder"
     if error.errno is not None and error.errno in errno.errorcode:
         return os.strerror(error.errno).lower()
     text = str(error)
@@ -180,6 +181,9 @@ def table_format(path) -> str:
 
 def _for_csv(table: pa.Table) -> pa.Table:
     """Timestamps as ISO 8601 strings with millisecond precision and a ``Z``."""
+    import numpy as np
+    import pyarrow as pa
+
     columns = []
     for column, field in zip(table.columns, table.schema, strict=True):
         if pa.types.is_timestamp(field.type):
@@ -216,6 +220,8 @@ class TableWriter:
 
     def write(self, columns) -> None:
         """Append rows: a dict of column name -> 1-D array, or a pyarrow Table."""
+        import pyarrow as pa
+
         table = columns if isinstance(columns, pa.Table) else pa.table(columns)
         if self.schema is not None:
             table = table.select(self.schema.names).cast(self.schema)
@@ -223,6 +229,9 @@ class TableWriter:
             self._write(table)
 
     def _write(self, table: pa.Table) -> None:
+        import pyarrow.csv as pa_csv
+        import pyarrow.parquet as pq
+
         if self._writer is None:
             self.schema = table.schema
             if self.format == "parquet":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..output import write_text_atomically
+from ..output import output_errors, write_text_atomically
 from .html import build_report
 
 
@@ -16,5 +16,7 @@ def write_report(result, out_dir=None) -> Path:
     if folder is None:
         raise ValueError("the result has no output folder: give out_dir")
     path = Path(folder) / "report.html"
+    with output_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomically(path, build_report(result.tables, result.meta))
     return path
