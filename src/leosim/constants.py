@@ -35,3 +35,6 @@ SGP4_EPOCH_JD = 2_433_281.5
 
 MEAN_EARTH_RADIUS_KM = 6371.0088
 """IUGG mean Earth radius R1, km (used for great-circle distances)."""
+
+BOLTZMANN_DBW_PER_K_HZ = -228.5991672
+"""Boltzmann's constant k = 1.380649e-23 J/K (exact, SI 2019) in decibels: 10·log10(k), dBW/(K·Hz)."""
