@@ -3,6 +3,8 @@
 Internally leosim works in km, s and radians; names carry their unit.
 """
 
+import math
+
 # WGS84 ellipsoid (NIMA TR8350.2, 3rd edition, table 3.1).
 WGS84_A_KM = 6378.137
 """WGS84 semi-major axis (equatorial radius), km."""
@@ -36,5 +38,7 @@ SGP4_EPOCH_JD = 2_433_281.5
 MEAN_EARTH_RADIUS_KM = 6371.0088
 """IUGG mean Earth radius R1, km (used for great-circle distances)."""
 
-BOLTZMANN_DBW_PER_K_HZ = -228.5991672
-"""Boltzmann's constant k = 1.380649e-23 J/K (exact, SI 2019) in decibels: 10·log10(k), dBW/(K·Hz)."""
+BOLTZMANN_J_PER_K = 1.380649e-23
+"""Boltzmann's constant, J/K (exact, SI definition since 2019)."""
+BOLTZMANN_DBW_PER_K_HZ = 10.0 * math.log10(BOLTZMANN_J_PER_K)
+"""Boltzmann's constant in decibels, 10·log10(k) = -228.60 dBW/(K·Hz)."""
