@@ -1,17 +1,23 @@
 """The beam scheduler of one slot: which satellite's beams serve which demand cells.
 
-Rules (deterministic, vectorised over satellites and candidate pairs):
+Rules (deterministic, vectorised over cells, satellites and candidate pairs; no loop over either):
 
 * candidates are the (cell, satellite) pairs with the satellite at or above the elevation mask seen from
   the cell's centre and a link budget that closes (beam capacity > 0);
-* beams are handed out in rounds: in round ``k`` every satellite with a beam left offers its ``k``-th beam
-  to the candidate cell it ranks first: the cell whose highest-priority tier with unmet demand is highest,
-  then the largest unmet demand in that tier (Mbps), then the lowest cell index;
-* when several satellites pick the same cell in one round, the cell accepts them in satellite-index order
-  while its unmet demand (all tiers) is not yet covered; the others choose again within the round;
-* a satellite serves at most ``beams_per_satellite`` beams, and at most ``beams_per_cell_per_satellite``
-  on one cell; a cell may take beams from several satellites;
-* an assigned beam covers the cell's unmet demand from the highest tier down, by its capacity.
+* tiers are served in priority order: pass ``j`` lets the cells with unmet demand in tiers ``0..j``
+  (column 0 the highest) ask for beams, so a lower tier only gets what the higher tiers could not use;
+* within a pass, beams are handed out in rounds: every cell with unmet demand asks one candidate
+  satellite that still has a free beam (and has not yet given it ``beams_per_cell_per_satellite``): the
+  highest in the cell's sky (highest elevation, then lowest index); each satellite grants
+  its free beams to the cells asking it in order of highest tier with unmet demand, then largest unmet
+  demand in that tier (Mbps), then lowest cell index; the others ask again in the next round;
+* a satellite serves at most ``beams_per_satellite`` beams; a cell may take beams from several satellites;
+* a granted beam covers the cell's unmet demand from the highest tier down, by its capacity.
+
+Every round grants at least one beam per asked satellite, so the rounds end. Each cell walks its
+candidates once, in its order of preference, so a round costs O(asking cells), not O(pairs). This is a
+greedy matching, not an optimal one: a cell may miss a beam that an exchange with a neighbour would have
+found.
 
 :func:`slot_instants` gives the slot boundaries (offset 12 s: :12, :27, :42, :57 past the minute).
 """
@@ -25,6 +31,10 @@ import numpy as np
 from ..geometry import visible_pairs
 from .linkbudget import beam_capacity_mbps
 from .params import CapacityParams
+
+
+_CELL_KEY_STRIDE = 256.0
+"""Sort key stride per cell for the preference order (degrees of elevation span less than this)."""
 
 
 @dataclass(frozen=True)
@@ -65,17 +75,22 @@ def slot_instants(start, end, params: CapacityParams | None = None) -> np.ndarra
     return first + np.arange(n) * np.timedelta64(slot_ms, "ms")
 
 
-def candidate_pairs(cell_ecef_km, cell_up, sat_ecef_km, params: CapacityParams, rain_db=None):
+def candidate_pairs(cell_ecef_km, cell_up, sat_ecef_km, params: CapacityParams, rain_db=None, *, site_tree=None):
     """Candidate (cell, satellite) pairs and one beam's capacity on each: ``(cell, sat, capacity_mbps)``,
-    sorted by satellite then cell; pairs whose link does not close are dropped. ``rain_db``: optional
-    callable ``(cell_idx, elevation_deg) -> dB`` for rain fade."""
-    ci, si, el, _az, rng = visible_pairs(cell_ecef_km, cell_up, sat_ecef_km, params.min_elevation_deg)
+    sorted by cell, then by the cell's preference (highest elevation first, then lowest satellite index);
+    pairs whose link does not close are dropped. ``rain_db``: optional callable
+    ``(cell_idx, elevation_deg) -> dB`` for rain fade (e.g. from
+    :func:`~leosim.capacity.linkbudget.rain_attenuation_db`); ``site_tree``: a prebuilt
+    ``cKDTree(cell_ecef_km)`` (:attr:`CellTable.tree <leosim.capacity.cells.CellTable.tree>`)."""
+    ci, si, el, _az, rng = visible_pairs(cell_ecef_km, cell_up, sat_ecef_km, params.min_elevation_deg,
+                                         site_tree=site_tree, azimuth=False)
     rain = 0.0 if rain_db is None else rain_db(ci, el)
     cap = beam_capacity_mbps(rng, el, params, rain)
-    keep = cap > 0
-    ci, si, cap = ci[keep], si[keep], cap[keep]
-    order = np.lexsort((ci, si))
-    return ci[order], si[order], cap[order]
+    keep = np.flatnonzero(cap > 0)
+    # visible_pairs sorts by cell then satellite; a stable sort on (cell, 90° - elevation) keeps the satellite
+    # order among equal elevations. Elevations lie in [-90, 90] deg, so 256 separates cells exactly.
+    keep = keep[np.argsort(ci[keep] * _CELL_KEY_STRIDE + (90.0 - el[keep]), kind="stable")]
+    return ci[keep], si[keep], cap[keep]
 
 
 def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params: CapacityParams,
@@ -85,7 +100,7 @@ def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params:
     ``cell_ecef_km``, ``cell_up`` ``(C, 3)``: cell centres (ECEF km) and their geodetic up vectors;
     ``cell_demand_mbps`` ``(C, T)`` offered demand per tier, column 0 the highest priority (or ``(C,)``);
     ``sat_ecef_km`` ``(N, 3)`` ITRS km (NaN rows never used). ``pairs``: precomputed
-    :func:`candidate_pairs`.
+    :func:`candidate_pairs` (sorted by cell, then preference).
     """
     demand = np.asarray(cell_demand_mbps, dtype=np.float64)
     if demand.ndim == 1:
@@ -94,60 +109,49 @@ def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params:
     n_sat = np.asarray(sat_ecef_km).reshape(-1, 3).shape[0]
     pc, ps, pcap = pairs if pairs is not None else candidate_pairs(cell_ecef_km, cell_up, sat_ecef_km, params)
     candidates = np.bincount(pc, minlength=n_cell)
+    end = np.cumsum(candidates)
+    ptr = end - candidates  # each cell's next candidate pair
     unmet = demand.copy()
     unmet_total = unmet.sum(axis=1)
-    used_pair = np.zeros(pc.size, np.int64)
-    sat_left = np.full(n_sat, int(params.beams_per_satellite), np.int64)
+    pair_used = np.zeros(pc.size, np.int64)
+    sat_free = np.full(n_sat, int(params.beams_per_satellite), np.int64)
     per_cell_limit = int(params.beams_per_cell_per_satellite)
-    scale = 2.0 * float(unmet_total.max(initial=0.0)) + 1.0
-    got_pair = []
-    # Restrict to pairs whose cell has demand at all; the set only shrinks.
-    live = np.flatnonzero(unmet_total[pc] > 0)
-    for _round in range(int(params.beams_per_satellite)):
-        offered = np.zeros(n_sat, bool)  # satellite already placed its beam of this round
-        while live.size:
-            ok = (unmet_total[pc[live]] > 0) & (used_pair[live] < per_cell_limit) & (sat_left[ps[live]] > 0) \
-                & ~offered[ps[live]]
-            live_ok = live[ok]
-            live = live[(unmet_total[pc[live]] > 0) & (used_pair[live] < per_cell_limit) & (sat_left[ps[live]] > 0)]
-            if live_ok.size == 0:
+    granted = []
+    if per_cell_limit <= 0:
+        ptr = end.copy()
+    for tier_pass in range(n_tier):
+        asking = np.flatnonzero((unmet[:, :tier_pass + 1].sum(axis=1) > 0) & (ptr < end))
+        while asking.size:
+            # Move each asking cell's pointer past full satellites and used-up pairs.
+            while asking.size:
+                pos = ptr[asking]
+                bad = (sat_free[ps[pos]] == 0) | (pair_used[pos] >= per_cell_limit)
+                if not bad.any():
+                    break
+                ptr[asking[bad]] += 1
+                asking = asking[ptr[asking] < end[asking]]
+            if asking.size == 0:
                 break
-            cells = pc[live_ok]
-            has = unmet[cells] > 0
-            top = np.argmax(has, axis=1)  # highest-priority tier with unmet demand
-            score = (n_tier - top) * scale + unmet[cells, top]
-            sats = ps[live_ok]
-            starts = np.flatnonzero(np.r_[True, sats[1:] != sats[:-1]])
-            best = np.maximum.reduceat(score, starts)
-            seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, sats.size]))
-            pos = np.arange(sats.size)
-            first = np.minimum.reduceat(np.where(score == best[seg], pos, sats.size), starts)
-            choice = live_ok[first]  # one pair per satellite, satellites ascending
-            # Cells accept choosers in satellite order while their unmet demand is not covered.
-            ch_cell = pc[choice]
-            order = np.lexsort((ps[choice], ch_cell))
-            choice, ch_cell = choice[order], ch_cell[order]
-            cum = np.cumsum(pcap[choice])
-            cstart = np.flatnonzero(np.r_[True, ch_cell[1:] != ch_cell[:-1]])
-            before = cum - pcap[choice] - np.repeat(cum[cstart] - pcap[choice][cstart],
-                                                    np.diff(np.r_[cstart, choice.size]))
-            accept = before < unmet_total[ch_cell]
-            acc = choice[accept]
-            offered[ps[acc]] = True
-            sat_left[ps[acc]] -= 1
-            used_pair[acc] += 1
-            got_pair.append(acc)
-            # Cover unmet demand from the highest tier down.
+            choice = ptr[asking]
+            # Satellites grant their free beams in priority order of the asking cells.
+            c = asking
+            top = np.argmax(unmet[c] > 0, axis=1)
+            order = np.lexsort((c, -unmet[c, top], top, ps[choice]))
+            choice = choice[order]
+            s_ = ps[choice]
+            sstart = np.flatnonzero(np.r_[True, s_[1:] != s_[:-1]])
+            rank = np.arange(s_.size) - np.repeat(sstart, np.diff(np.r_[sstart, s_.size]))
+            acc = choice[rank < sat_free[s_]]
+            sat_free -= np.bincount(ps[acc], minlength=n_sat)
+            pair_used[acc] += 1
+            granted.append(acc)
             given = np.bincount(pc[acc], weights=pcap[acc], minlength=n_cell)
             hit = np.flatnonzero(given > 0)
-            cum_unmet = np.cumsum(unmet[hit], axis=1)
-            left = np.maximum(cum_unmet - given[hit, None], 0.0)
-            unmet[hit] = np.diff(np.concatenate([np.zeros((hit.size, 1)), left], axis=1), axis=1)
+            left = np.maximum(np.cumsum(unmet[hit], axis=1) - given[hit, None], 0.0)
+            unmet[hit] = np.diff(left, axis=1, prepend=0.0)
             unmet_total[hit] = left[:, -1]
-            if not (~accept).any():
-                break
-    acc = np.concatenate(got_pair) if got_pair else np.zeros(0, np.int64)
-    acc = np.repeat(acc, 1)  # (pair index per beam)
+            asking = asking[(unmet[asking, :tier_pass + 1].sum(axis=1) > 0) & (ptr[asking] < end[asking])]
+    acc = np.concatenate(granted) if granted else np.zeros(0, np.int64)
     cell, sat, cap = pc[acc], ps[acc], pcap[acc]
     order = np.lexsort((sat, cell))
     cell, sat, cap = cell[order], sat[order], cap[order]

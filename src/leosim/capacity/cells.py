@@ -7,6 +7,7 @@ position (km, on the ellipsoid) and geodetic up vector, and optionally the terri
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -53,6 +54,13 @@ class CellTable:
                      else np.full(cells.size, "", dtype=str))
         return cls(cell=cells, lat_deg=lat, lon_deg=lon, ecef_km=geodetic_to_ecef(lat, lon, 0.0).reshape(-1, 3),
                    up=enu_basis(lat, lon)[:, 2, :].reshape(-1, 3), territory=territory)
+
+    @cached_property
+    def tree(self):
+        """``cKDTree`` of the cell centres (ECEF km), built once and reused at every slot."""
+        from scipy.spatial import cKDTree
+
+        return cKDTree(self.ecef_km)
 
     def index(self, cells) -> np.ndarray:
         """Row of each of ``cells`` in this table (-1 where absent)."""

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .allocation import allocate, available_rate_mbps
-from .beams import BeamPlan, schedule_beams
+from .beams import BeamPlan, candidate_pairs, schedule_beams
 from .cells import CellTable
 from .demand import Terminals
 from .params import CapacityParams
@@ -67,17 +67,22 @@ class SlotCapacity:
 def _route_classes(keys: np.ndarray, paths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Group rows with equal integer ``keys`` ``(P, k)`` and equal path rows: ``(first_row, inverse)``.
 
-    Paths are hashed to 64 bits (multiply-add, wrapping) and grouped with the keys; every group is then
+    Paths are hashed to 64 bits (multiply-add on the int64 bits, wrapping) and grouped with the keys; every group is then
     checked against its first row, so a hash collision can never merge different routes (exact)."""
     n = keys.shape[0]
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     mult = np.random.default_rng(_HASH_SEED).integers(1, 2**63 - 1, paths.shape[1], dtype=np.uint64) | np.uint64(1)
     with np.errstate(over="ignore"):
-        h = ((paths.astype(np.int64) + 1).astype(np.uint64) * mult[None, :]).sum(axis=1, dtype=np.uint64)
-    cols = [h] + [keys[:, j] for j in range(keys.shape[1] - 1, -1, -1)]
-    order = np.lexsort(cols)
-    sk = np.column_stack([keys[order], h[order].view(np.int64)])
+        h = (paths.view(np.uint64) * mult[None, :]).sum(axis=1, dtype=np.uint64)
+    # One int64 per key row where the mixed-radix code fits, else one sort key per column.
+    span = keys.max(axis=0).astype(np.float64) + 1.0
+    if np.prod(span) < 2.0**62:
+        key_cols = [np.ravel_multi_index(tuple(keys.T), tuple(span.astype(np.int64)))]
+    else:
+        key_cols = [keys[:, j] for j in range(keys.shape[1] - 1, -1, -1)]
+    order = np.lexsort([h, *key_cols])
+    sk = np.column_stack([*(k[order] for k in key_cols), h[order].view(np.int64)])
     new = np.r_[True, (sk[1:] != sk[:-1]).any(axis=1)]
     group = np.cumsum(new) - 1
     first = order[new]
@@ -104,7 +109,7 @@ def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths
     sat = np.asarray(sat_ecef_km, dtype=np.float64).reshape(-1, 3)
     n_sat, n_cell, n_term = sat.shape[0], len(cells), len(terminals)
     status = np.asarray(status, dtype=str)
-    paths = np.asarray(paths, dtype=np.int64).reshape(n_term, -1)
+    paths = np.ascontiguousarray(paths, dtype=np.int64).reshape(n_term, -1)
     gateway = np.asarray(gateway, dtype=np.int64)
     t = terminals
     eligible = (status == "ok") & np.asarray(allowed, dtype=bool) & (gateway >= 0) & (t.cell >= 0)
@@ -124,6 +129,8 @@ def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths
     offered = np.where(eligible, weight * t.demand_mbps, 0.0)
     cell_demand = np.zeros((n_cell, tiers_desc.size))
     np.add.at(cell_demand, (np.where(eligible, t.cell, 0), np.where(eligible, tier_col, 0)), offered)
+    if pairs is None:
+        pairs = candidate_pairs(cells.ecef_km, cells.up, sat, params, site_tree=cells.tree)
     plan = schedule_beams(cells.ecef_km, cells.up, cell_demand, sat, params, pairs=pairs)
     # "Cell at capacity": committed (not new) demand above a share of what the cell is given.
     committed = np.bincount(t.cell[eligible & ~t.new], weights=offered[eligible & ~t.new], minlength=n_cell)
