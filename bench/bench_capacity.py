@@ -23,8 +23,8 @@ import argparse
 import time
 
 import numpy as np
-from _common import best_of, pin_one_core
 
+from _common import best_of, pin_one_core
 from leosim import Constellation
 from leosim.capacity import CapacityParams, Terminals, capacity_slot, locate_in_cells, spread_by_population
 from leosim.capacity.beams import candidate_pairs

@@ -32,7 +32,6 @@ from ..geometry import visible_pairs
 from .linkbudget import beam_capacity_mbps
 from .params import CapacityParams
 
-
 _CELL_KEY_STRIDE = 256.0
 """Sort key stride per cell for the preference order (degrees of elevation span less than this)."""
 

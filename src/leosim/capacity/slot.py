@@ -67,8 +67,8 @@ class SlotCapacity:
 def _route_classes(keys: np.ndarray, paths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Group rows with equal integer ``keys`` ``(P, k)`` and equal path rows: ``(first_row, inverse)``.
 
-    Paths are hashed to 64 bits (multiply-add on the int64 bits, wrapping) and grouped with the keys; every group is then
-    checked against its first row, so a hash collision can never merge different routes (exact)."""
+    Paths are hashed to 64 bits (multiply-add on the int64 bits, wrapping) and grouped with the keys; every
+    group is then checked against its first row, so a hash collision can never merge different routes."""
     n = keys.shape[0]
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
