@@ -8,6 +8,7 @@ from .demand import Terminals, group_by_cell, spread_by_population, spread_unifo
 from .linkbudget import beam_capacity_mbps, esn0_db, free_space_path_loss_db, satellite_peak_mbps
 from .params import CapacityParams, capacity_preset
 from .slot import BOTTLENECKS, SlotCapacity, capacity_slot
+from .tables import capacity_cells_frame, capacity_summary, gateway_load_frame, throughput_frame
 
 __all__ = [
     "BOTTLENECKS",
@@ -21,11 +22,14 @@ __all__ = [
     "available_rate_mbps",
     "beam_capacity_mbps",
     "candidate_pairs",
+    "capacity_cells_frame",
     "capacity_preset",
     "capacity_slot",
+    "capacity_summary",
     "cells_of",
     "esn0_db",
     "free_space_path_loss_db",
+    "gateway_load_frame",
     "group_by_cell",
     "locate_in_cells",
     "max_min_fair",
@@ -34,4 +38,5 @@ __all__ = [
     "slot_instants",
     "spread_by_population",
     "spread_uniform",
+    "throughput_frame",
 ]
