@@ -43,7 +43,7 @@ class BeamPlan:
     ``cell``, ``sat`` ``(K,)`` int64: one row per assigned beam; ``capacity_mbps`` ``(K,)`` its capacity;
     ``cell_capacity_mbps`` ``(C,)`` sum over the cell's beams; ``cell_beams`` ``(C,)`` beams per cell;
     ``cell_satellites`` ``(C,)`` distinct satellites serving each cell; ``satellite_beams`` ``(N,)``;
-    ``candidates`` ``(C,)`` satellites in view (link closing) per cell.
+    ``candidates`` ``(C,)`` satellites in view (above the mask) per cell.
     """
 
     cell: np.ndarray
@@ -74,39 +74,39 @@ def slot_instants(start, end, params: CapacityParams | None = None) -> np.ndarra
     return first + np.arange(n) * np.timedelta64(slot_ms, "ms")
 
 
-def candidate_pairs(cell_ecef_km, cell_up, sat_ecef_km, params: CapacityParams, rain_db=None, *, site_tree=None):
-    """Candidate (cell, satellite) pairs and one beam's capacity on each: ``(cell, sat, capacity_mbps)``,
-    sorted by cell, then by the cell's preference (highest elevation first, then lowest satellite index);
-    pairs whose link does not close are dropped. ``rain_db``: optional callable
-    ``(cell_idx, elevation_deg) -> dB`` for rain fade (e.g. from
-    :func:`~leosim.capacity.linkbudget.rain_attenuation_db`); ``site_tree``: a prebuilt
-    ``cKDTree(cell_ecef_km)`` (:attr:`CellTable.tree <leosim.capacity.cells.CellTable.tree>`)."""
+def candidate_pairs(cell_ecef_km, cell_up, sat_ecef_km, params: CapacityParams, *, site_tree=None):
+    """Candidate (cell, satellite) pairs: ``(cell, sat, elevation_deg, range_km)``, every satellite at or
+    above the mask from the cell's centre, sorted by cell, then by the cell's preference (highest elevation
+    first, then lowest satellite index). ``site_tree``: a prebuilt ``cKDTree(cell_ecef_km)``
+    (:attr:`CellTable.tree <leosim.capacity.cells.CellTable.tree>`)."""
     ci, si, el, _az, rng = visible_pairs(cell_ecef_km, cell_up, sat_ecef_km, params.min_elevation_deg,
                                          site_tree=site_tree, azimuth=False)
-    rain = 0.0 if rain_db is None else rain_db(ci, el)
-    cap = beam_capacity_mbps(rng, el, params, rain)
-    keep = np.flatnonzero(cap > 0)
     # visible_pairs sorts by cell then satellite; a stable sort on (cell, 90° - elevation) keeps the satellite
-    # order among equal elevations. Elevations lie in [-90, 90] deg, so 256 separates cells exactly.
-    keep = keep[np.argsort(ci[keep] * _CELL_KEY_STRIDE + (90.0 - el[keep]), kind="stable")]
-    return ci[keep], si[keep], cap[keep]
+    # order among equal elevations. Elevations lie in [-90, 90] deg, so the stride separates cells exactly.
+    order = np.argsort(ci * _CELL_KEY_STRIDE + (90.0 - el), kind="stable")
+    return ci[order], si[order], el[order], rng[order]
 
 
 def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params: CapacityParams,
-                   *, pairs=None) -> BeamPlan:
+                   *, pairs=None, rain_db=None, site_tree=None) -> BeamPlan:
     """Assign beams to cells for one slot (module docstring).
 
     ``cell_ecef_km``, ``cell_up`` ``(C, 3)``: cell centres (ECEF km) and their geodetic up vectors;
     ``cell_demand_mbps`` ``(C, T)`` offered demand per tier, column 0 the highest priority (or ``(C,)``);
     ``sat_ecef_km`` ``(N, 3)`` ITRS km (NaN rows never used). ``pairs``: precomputed
-    :func:`candidate_pairs` (sorted by cell, then preference).
+    :func:`candidate_pairs`. ``rain_db``: optional callable ``(cell_idx, elevation_deg) -> dB`` of rain fade
+    (e.g. built on :func:`~leosim.capacity.linkbudget.rain_attenuation_db`). A pair whose link does not close
+    (beam capacity 0) is skipped.
     """
     demand = np.asarray(cell_demand_mbps, dtype=np.float64)
     if demand.ndim == 1:
         demand = demand[:, None]
     n_cell, n_tier = demand.shape
     n_sat = np.asarray(sat_ecef_km).reshape(-1, 3).shape[0]
-    pc, ps, pcap = pairs if pairs is not None else candidate_pairs(cell_ecef_km, cell_up, sat_ecef_km, params)
+    if pairs is None:
+        pairs = candidate_pairs(cell_ecef_km, cell_up, sat_ecef_km, params, site_tree=site_tree)
+    pc, ps, pel, prange = pairs
+    pcap = beam_capacity_mbps(prange, pel, params, 0.0 if rain_db is None else rain_db(pc, pel))
     candidates = np.bincount(pc, minlength=n_cell)
     end = np.cumsum(candidates)
     ptr = end - candidates  # each cell's next candidate pair
@@ -124,7 +124,7 @@ def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params:
             # Move each asking cell's pointer past full satellites and used-up pairs.
             while asking.size:
                 pos = ptr[asking]
-                bad = (sat_free[ps[pos]] == 0) | (pair_used[pos] >= per_cell_limit)
+                bad = (sat_free[ps[pos]] == 0) | (pair_used[pos] >= per_cell_limit) | ~(pcap[pos] > 0)
                 if not bad.any():
                     break
                 ptr[asking[bad]] += 1

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .allocation import allocate, available_rate_mbps
-from .beams import BeamPlan, candidate_pairs, schedule_beams
+from .beams import BeamPlan, schedule_beams
 from .cells import CellTable
 from .demand import Terminals
 from .params import CapacityParams
@@ -97,14 +97,15 @@ def _route_classes(keys: np.ndarray, paths: np.ndarray) -> tuple[np.ndarray, np.
 
 def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths, gateway, sat_ecef_km,
                   params: CapacityParams, *, gateway_sites=None, gateway_capacity_mbps=None,
-                  pairs=None) -> SlotCapacity:
+                  pairs=None, rain_db=None) -> SlotCapacity:
     """Capacity of one slot for ``P`` terminal rows in ``C`` cells with ``N`` satellites (module docstring).
 
     ``status`` ``(P,)`` str; ``allowed`` ``(P,)`` bool; ``paths`` ``(P, L)`` int64 Hypatia ids; ``gateway``
     ``(P,)`` site index of the route's gateway (-1 none); ``sat_ecef_km`` ``(N, 3)`` ITRS km;
     ``gateway_sites`` ``(G,)`` site indices of the gateways to report (default: those used), with
     ``gateway_capacity_mbps`` ``(G,)`` (default ``params.gateway_capacity_mbps`` each).
-    ``pairs``: precomputed :func:`~leosim.capacity.beams.candidate_pairs` for this slot.
+    ``pairs``: precomputed :func:`~leosim.capacity.beams.candidate_pairs` for this slot; ``rain_db``: rain
+    fade callable of :func:`~leosim.capacity.beams.schedule_beams`.
     """
     sat = np.asarray(sat_ecef_km, dtype=np.float64).reshape(-1, 3)
     n_sat, n_cell, n_term = sat.shape[0], len(cells), len(terminals)
@@ -129,9 +130,8 @@ def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths
     offered = np.where(eligible, weight * t.demand_mbps, 0.0)
     cell_demand = np.zeros((n_cell, tiers_desc.size))
     np.add.at(cell_demand, (np.where(eligible, t.cell, 0), np.where(eligible, tier_col, 0)), offered)
-    if pairs is None:
-        pairs = candidate_pairs(cells.ecef_km, cells.up, sat, params, site_tree=cells.tree)
-    plan = schedule_beams(cells.ecef_km, cells.up, cell_demand, sat, params, pairs=pairs)
+    plan = schedule_beams(cells.ecef_km, cells.up, cell_demand, sat, params, pairs=pairs, rain_db=rain_db,
+                          site_tree=cells.tree)
     # "Cell at capacity": committed (not new) demand above a share of what the cell is given.
     committed = np.bincount(t.cell[eligible & ~t.new], weights=offered[eligible & ~t.new], minlength=n_cell)
     at_capacity = committed > params.at_capacity_share * plan.cell_capacity_mbps
