@@ -58,7 +58,7 @@ def weighted_quantile(values, weights, q):
     return values[order][np.searchsorted(cum, np.asarray(q) * cum[-1])]
 
 
-def build(n_terminals: int, *, us: bool, seed: int = 1, at="2025-03-01T18:00:12Z"):
+def build(n_terminals: int, *, us: bool, seed: int = 1, at="2025-03-01T18:00:12Z", spread_km=None):
     params = CapacityParams()
     cities = default_cities()
     geometry = None
@@ -71,7 +71,8 @@ def build(n_terminals: int, *, us: bool, seed: int = 1, at="2025-03-01T18:00:12Z
         pick = cities.country == "US"
         cities = cities.subset(np.flatnonzero(pick))
     lat, lon = spread_by_population(cities.lat_deg, cities.lon_deg, cities.population, n_terminals, seed,
-                                    geometry=geometry, spread_km=POPULATION_SPREAD_KM if us else 10.0)
+                                    geometry=geometry,
+                                    spread_km=spread_km or (POPULATION_SPREAD_KM if us else 10.0))
     cells, row = locate_in_cells(lat, lon, params.cell_resolution, territories)
     constellation = Constellation.preset("starlink-gen1")
     sat = constellation.positions_km(Times.from_utc([np.datetime64(at.rstrip("Z"))]))[0]
@@ -107,10 +108,12 @@ def main() -> None:
     parser.add_argument("--terminals", type=int, default=100_000)
     parser.add_argument("--slots", type=int, default=5, help="timing repeats (best of)")
     parser.add_argument("--us", action="store_true", help="reasonableness check: ~2 M US subscribers")
+    parser.add_argument("--spread-km", type=float, default=None,
+                        help="scatter of terminals around cities, km (default 10; 30 with --us)")
     args = parser.parse_args()
     pin_one_core()
     n = 2_000_000 if args.us and args.terminals == 100_000 else args.terminals
-    b = build(n, us=args.us)
+    b = build(n, us=args.us, spread_km=args.spread_km)
     cells, terminals, params = b["cells"], b["terminals"], b["params"]
 
     def one_slot():

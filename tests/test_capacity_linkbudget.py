@@ -95,3 +95,19 @@ def test_uplink_uses_uplink_parameters():
     up = CapacityParams(direction="up")
     assert up.frequency_ghz == 14.5 and up.channel_mhz == 62.0
     assert esn0_db(550.0, 90.0, up) < esn0_db(550.0, 90.0, CapacityParams())
+
+
+@pytest.mark.slow
+def test_rain_fade_from_itu_r_p618():
+    """ITU-R P.618 through the optional ``itur`` package (offline; loading its maps takes ~20 s)."""
+    pytest.importorskip("itur")
+    from leosim.capacity.linkbudget import rain_attenuation_db
+
+    # Miami (25.8 N, 80.2 W), 40° elevation, 12.7 GHz: attenuation grows as the exceedance shrinks, and at
+    # 0.01 % of the year a Ku link in a tropical rain climate loses of the order of 10-25 dB (ITU-R P.837
+    # R0.01 ~ 100 mm/h there); at 1 % it is a fraction of a dB to ~2 dB.
+    a = [float(rain_attenuation_db(25.8, -80.2, 40.0, CapacityParams(rain_exceedance_percent=p)))
+         for p in (1.0, 0.1, 0.01)]
+    assert a[0] < a[1] < a[2]
+    assert 0.05 < a[0] < 3.0 and 8.0 < a[2] < 30.0
+    assert rain_attenuation_db(25.8, -80.2, 40.0, CapacityParams()) == 0.0

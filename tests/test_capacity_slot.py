@@ -194,3 +194,18 @@ def test_slot_instants_fall_at_12_27_42_57():
     assert list(seconds) == [12, 27, 42, 57] * 2
     shifted = slot_instants("2025-03-01T10:00:00Z", "2025-03-01T10:01:00Z", CapacityParams(slot_offset_s=0.0))
     assert list((shifted - shifted.astype("datetime64[m]")).astype("timedelta64[s]").astype(int)) == [0, 15, 30, 45]
+
+
+def test_empty_and_unknown_gateway():
+    cells = _cells_around(47.0, 8.0, 1)
+    sat = _overhead(cells)
+    paths, gw = _single_route(2)
+    out = capacity_slot(cells, Terminals.make([0, 0]), ["denied", "no_route"], [False, False], paths, gw, sat,
+                        CapacityParams())
+    assert list(out.bottleneck) == ["policy", "no_coverage"] and out.served_mbps.sum() == 0.0
+    assert out.beams.cell.size == 0
+    from leosim.errors import LeosimInputError
+
+    with pytest.raises(LeosimInputError, match="gateway_sites"):
+        capacity_slot(cells, Terminals.make([0, 0]), ["ok", "ok"], [True, True], paths, gw, sat, CapacityParams(),
+                      gateway_sites=[5])

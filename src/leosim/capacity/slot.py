@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import LeosimInputError
 from .allocation import allocate, available_rate_mbps
 from .beams import BeamPlan, schedule_beams
 from .cells import CellTable
@@ -121,7 +122,11 @@ def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths
               else np.asarray(gateway_capacity_mbps, dtype=np.float64).reshape(gateway_sites.size))
     gw_pos = np.searchsorted(gateway_sites, gateway)
     gw_pos = np.clip(gw_pos, 0, max(gateway_sites.size - 1, 0))
-    eligible &= (gateway_sites.size > 0) & (gateway_sites[gw_pos] == gateway) if gateway_sites.size else False
+    known_gw = (gateway_sites[gw_pos] == gateway) if gateway_sites.size else np.zeros(n_term, bool)
+    if (eligible & ~known_gw).any():
+        k = int(np.flatnonzero(eligible & ~known_gw)[0])
+        raise LeosimInputError(f"terminal row {k}: its route's gateway (site {int(gateway[k])}) is not among "
+                               "gateway_sites", field="gateway_sites")
     weight = t.count * t.activity
     mean_demand = t.demand_mbps * t.activity
     # Offered demand per cell and tier (column 0 = highest tier) for the scheduler.
