@@ -78,3 +78,32 @@ def test_capacity_summary_by_hand():
     assert s.loc["home", "served_fraction"] == pytest.approx(60.0 / 80.0)
     assert s.loc["army", "median_mbps"] == 100.0 and s.loc["home", "p5_mbps"] == 10.0
     assert s.loc["home", "at_capacity_fraction"] == 0.5 and s.loc["home", "refused"] == 10.0
+
+
+@pytest.mark.slow
+def test_place_in_territory_by_population_and_uniform():
+    from leosim.capacity.demand import place_in_territory
+    from leosim.ground.geodesy import geodetic_to_ecef
+    from leosim.ground.sites import default_cities
+    from leosim.policy.fleets import Fleet, Tenant, tenant_priority
+    from leosim.territory import Territories
+
+    territories = Territories.default()
+    lat, lon = place_in_territory(territories, "BEL", 400, seed=1, spread_km=5.0)
+    assert (np.asarray(territories.lookup(lat, lon)) == "BEL").all()
+    # By population: every point within 5 sigma (25 km) of a listed Belgian city.
+    cities = default_cities()
+    bel = np.asarray(territories.lookup(cities.lat_deg, cities.lon_deg)) == "BEL"
+    city_xyz = geodetic_to_ecef(cities.lat_deg[bel], cities.lon_deg[bel], 0.0)
+    d = np.linalg.norm(geodetic_to_ecef(lat, lon, 0.0)[:, None, :] - city_xyz[None], axis=2).min(axis=1)
+    assert d.max() < 25.0
+    # Luxembourg has no city in the shipped table: uniform fallback, still inside.
+    lat, lon = place_in_territory(territories, "LUX", 100, seed=1)
+    assert (np.asarray(territories.lookup(lat, lon)) == "LUX").all()
+    lat, lon = place_in_territory(territories, "UKR", 2000, by="uniform", seed=2)
+    assert (np.asarray(territories.lookup(lat, lon)) == "UKR").all()
+    with pytest.raises(LeosimInputError):
+        place_in_territory(territories, "UKR", 10, by="census")
+    # Tiers come from the fleets' tenant priority.
+    fleets = [Fleet("army", 10, tenant=Tenant("gov", priority=2)), Fleet("home", 10)]
+    assert list(tenant_priority(fleets, ["army", "home", "army"])) == [2, 0, 2]

@@ -4,7 +4,7 @@ service engine's routes (strict priority between tiers, max-min fair within). Se
 from .allocation import Allocation, allocate, available_rate_mbps, max_min_fair
 from .beams import BeamPlan, candidate_pairs, schedule_beams, slot_instants
 from .cells import CellTable, cells_of, locate_in_cells
-from .demand import Terminals, group_by_cell, spread_by_population, spread_uniform
+from .demand import Terminals, group_by_cell, place_in_territory, spread_by_population, spread_uniform
 from .linkbudget import beam_capacity_mbps, esn0_db, free_space_path_loss_db, satellite_peak_mbps
 from .params import CapacityParams, capacity_preset
 from .slot import BOTTLENECKS, SlotCapacity, capacity_slot
@@ -33,6 +33,7 @@ __all__ = [
     "group_by_cell",
     "locate_in_cells",
     "max_min_fair",
+    "place_in_territory",
     "satellite_peak_mbps",
     "schedule_beams",
     "slot_instants",

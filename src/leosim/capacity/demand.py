@@ -3,12 +3,14 @@
 :class:`Terminals` is the per-slot input of :func:`~leosim.capacity.slot.capacity_slot`: one row per
 terminal site, which may stand for ``count`` identical terminals (an explicit site counting as N
 terminals, or the background subscribers of one cell). Each terminal draws ``demand_mbps × activity``
-on average in the busy hour; ``tier`` is the fleet's priority (higher first, :class:`~leosim.policy.fleets.Tenant`).
+on average in the busy hour; ``tier`` is the fleet's priority (higher first): the tenant priority of
+:func:`leosim.policy.fleets.tenant_priority`.
 
 Placing terminals: :func:`spread_uniform` (uniform on the sphere over a territory's polygon) and
 :func:`spread_by_population` (around the cities of the shipped GeoNames table, in proportion to their
 population, with a Gaussian spread; leosim ships no gridded population data, see docs/capacity.md).
-:func:`group_by_cell` turns many placed subscribers into one row per cell.
+:func:`place_in_territory` does either inside a territory. :func:`group_by_cell` turns many placed
+subscribers into one row per cell.
 """
 
 from __future__ import annotations
@@ -131,3 +133,25 @@ def group_by_cell(cell_rows) -> tuple[np.ndarray, np.ndarray]:
     """Distinct cell rows and how many points fall in each: ``(cell_row, count)``."""
     rows, count = np.unique(np.asarray(cell_rows, dtype=np.int64), return_counts=True)
     return rows, count.astype(np.float64)
+
+
+def place_in_territory(territories, key: str, n: int, *, by: str = "population", seed: int = 0,
+                       spread_km: float = POPULATION_SPREAD_KM, cities=None) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` terminal positions (lat_deg, lon_deg) inside territory ``key`` (alpha-3 code or region name of
+    ``territories``): ``by="population"`` around the cities inside it (the shipped GeoNames table unless
+    ``cities`` is given), in proportion to population, or ``by="uniform"``. A territory with no listed
+    city falls back to uniform. Deterministic for a ``seed``."""
+    if by not in ("population", "uniform"):
+        raise LeosimInputError(f"terminals are spread 'uniform' or by 'population', not {by!r}", field="spread")
+    geometry = territories.geometry(key)
+    if by == "population":
+        if cities is None:
+            from ..ground.sites import default_cities
+
+            cities = default_cities()
+        inside = np.asarray(territories.lookup(cities.lat_deg, cities.lon_deg)) == key
+        weight = cities.population[inside].astype(np.float64)
+        if inside.any() and weight.sum() > 0:
+            return spread_by_population(cities.lat_deg[inside], cities.lon_deg[inside], weight, n, seed,
+                                        spread_km=spread_km, geometry=geometry)
+    return spread_uniform(geometry, n, seed)
