@@ -139,6 +139,12 @@ def main() -> None:
     ok = b["status"] == "ok"
     q = weighted_quantile(out.available_mbps[ok], terminals.count[ok], [0.1, 0.5, 0.9])
     print(f"available_mbps over terminals with a route: p10 {q[0]:.1f}, median {q[1]:.1f}, p90 {q[2]:.1f} Mbps")
+    beamed = ok & (out.cell_beams[terminals.cell] > 0)
+    share = terminals.count[beamed].sum() / max(terminals.count[ok].sum(), 1.0)
+    if beamed.any():
+        qb = weighted_quantile(out.available_mbps[beamed], terminals.count[beamed], [0.1, 0.5, 0.9])
+        print(f"terminals in cells given a beam: {share:.1%}; their available_mbps p10 {qb[0]:.1f}, "
+              f"median {qb[1]:.1f}, p90 {qb[2]:.1f} Mbps")
     if args.us:
         ratio = q[1] / OOKLA_US_STARLINK_MEDIAN_MBPS
         print(f"Ookla US Starlink median (Q1 2025) {OOKLA_US_STARLINK_MEDIAN_MBPS} Mbps: leosim/Ookla = {ratio:.2f} "

@@ -133,8 +133,8 @@ def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths
     tiers_desc = np.unique(t.tier[eligible])[::-1] if eligible.any() else np.zeros(1, np.int64)
     tier_col = np.searchsorted(-tiers_desc, -t.tier)
     offered = np.where(eligible, weight * t.demand_mbps, 0.0)
-    cell_demand = np.zeros((n_cell, tiers_desc.size))
-    np.add.at(cell_demand, (np.where(eligible, t.cell, 0), np.where(eligible, tier_col, 0)), offered)
+    flat = np.where(eligible, t.cell, 0) * tiers_desc.size + np.where(eligible, tier_col, 0)
+    cell_demand = np.bincount(flat, weights=offered, minlength=n_cell * tiers_desc.size).reshape(n_cell, -1)
     plan = schedule_beams(cells.ecef_km, cells.up, cell_demand, sat, params, pairs=pairs, rain_db=rain_db,
                           site_tree=cells.tree)
     # "Cell at capacity": committed (not new) demand above a share of what the cell is given.
@@ -205,10 +205,10 @@ def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths
     cell_terminals = np.bincount(cell_idx[in_cell], weights=t.count[in_cell], minlength=n_cell)
     cell_demand_total = np.bincount(cell_idx, weights=demand * t.count, minlength=n_cell)
     cell_served = np.bincount(cell_idx, weights=served * t.count, minlength=n_cell)
-    unserved = np.zeros((n_cell, len(BOTTLENECKS)))
-    np.add.at(unserved, (cell_idx, code), np.where(in_cell, (demand - served) * t.count, 0.0))
+    n_kind = len(BOTTLENECKS)
+    lost = np.where(in_cell, (demand - served) * t.count, 0.0) + np.where(refused, t.count * mean_demand, 0.0)
+    unserved = np.bincount(cell_idx * n_kind + code, weights=lost, minlength=n_cell * n_kind).reshape(n_cell, n_kind)
     unserved[:, _KIND["none"]] = 0.0
-    np.add.at(unserved, (cell_idx[refused], _KIND["beam"]), (t.count * mean_demand)[refused])
     cell_code = np.where(unserved.max(axis=1) > 1e-9 * np.maximum(cell_demand_total, 1.0),
                          np.argmax(unserved, axis=1), _KIND["none"])
     cell_refused = np.bincount(cell_idx[refused], weights=t.count[refused], minlength=n_cell)
