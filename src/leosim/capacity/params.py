@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from ..errors import LeosimInputError
-from ..geometry import DEFAULT_MIN_ELEVATION_DEG
+from ..constants import DEFAULT_MIN_ELEVATION_DEG
 
 # ----- user downlink / uplink (Ku band) ---------------------------------------------------------------------
 DOWNLINK_FREQUENCY_GHZ = 12.7
