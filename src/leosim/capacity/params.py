@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from ..errors import LeosimInputError
 from ..constants import DEFAULT_MIN_ELEVATION_DEG
+from ..errors import LeosimInputError
 
 # ----- user downlink / uplink (Ku band) ---------------------------------------------------------------------
 DOWNLINK_FREQUENCY_GHZ = 12.7
