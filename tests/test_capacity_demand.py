@@ -72,12 +72,18 @@ def test_capacity_summary_by_hand():
         "refused": [False, True, False, False],
         "at_capacity": [False, True, False, False],
     })
-    s = capacity_summary(df).set_index("fleet")
+    df["territory"] = ["UKR", "POL", "UKR", "POL"]
+    summary = capacity_summary(df)
+    assert list(summary["scope"]) == ["territory", "territory", "fleet", "fleet"]
+    s = summary[summary["scope"] == "fleet"].set_index("key")
     assert s.loc["army", "terminals"] == 2.0 and s.loc["army", "mean_demand_mbps"] == 50.0
     assert s.loc["army", "served_fraction"] == pytest.approx(75.0 / 100.0)
     assert s.loc["home", "served_fraction"] == pytest.approx(60.0 / 80.0)
+    # Weighted (inverted-CDF) quantiles over terminal-slots: army has 2 terminals at 300 and 2 at 100.
     assert s.loc["army", "median_mbps"] == 100.0 and s.loc["home", "p5_mbps"] == 10.0
-    assert s.loc["home", "at_capacity_fraction"] == 0.5 and s.loc["home", "refused"] == 10.0
+    assert s.loc["home", "at_capacity_frac"] == 0.5 and s.loc["home", "refused"] == 10.0
+    t = summary[summary["scope"] == "territory"].set_index("key")
+    assert t.loc["UKR", "served_fraction"] == s.loc["army", "served_fraction"]
 
 
 @pytest.mark.slow

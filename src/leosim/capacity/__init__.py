@@ -8,7 +8,13 @@ from .demand import Terminals, group_by_cell, place_in_territory, spread_by_popu
 from .linkbudget import beam_capacity_mbps, esn0_db, free_space_path_loss_db, satellite_peak_mbps
 from .params import CapacityParams, capacity_preset
 from .slot import BOTTLENECKS, SlotCapacity, capacity_slot
-from .tables import capacity_cells_frame, capacity_summary, gateway_load_frame, throughput_frame
+from .tables import (
+    capacity_cells_frame,
+    capacity_summary,
+    gateway_load_frame,
+    median_available_mbps,
+    throughput_frame,
+)
 
 __all__ = [
     "BOTTLENECKS",
@@ -33,6 +39,7 @@ __all__ = [
     "group_by_cell",
     "locate_in_cells",
     "max_min_fair",
+    "median_available_mbps",
     "place_in_territory",
     "satellite_peak_mbps",
     "schedule_beams",

@@ -22,7 +22,7 @@ def capacity_cells_frame(time_utc, cells: CellTable, slot: SlotCapacity):
 
     keep = np.flatnonzero(slot.cell_terminals > 0)
     return pd.DataFrame({
-        "time_utc": np.full(keep.size, np.datetime64(time_utc, "ms")),
+        "time_utc": np.full(keep.size, np.datetime64(time_utc, "ns")),
         "cell": [h3.int_to_str(int(c)) for c in cells.cell[keep].tolist()],
         "territory": cells.territory[keep],
         "terminals": slot.cell_terminals[keep],
@@ -44,7 +44,7 @@ def throughput_frame(time_utc, site_id, fleet, slot: SlotCapacity, *, cell_row=N
 
     n = slot.served_mbps.size
     frame = pd.DataFrame({
-        "time_utc": np.full(n, np.datetime64(time_utc, "ms")),
+        "time_utc": np.full(n, np.datetime64(time_utc, "ns")),
         "site_id": np.asarray(site_id, dtype=str),
         "fleet": np.broadcast_to(np.asarray(fleet, dtype=str), (n,)),
         "demand_mbps": slot.demand_mbps,
@@ -69,7 +69,7 @@ def gateway_load_frame(time_utc, gateway_ids, slot: SlotCapacity):
     import pandas as pd
 
     n = slot.gateway_sites.size
-    return pd.DataFrame({"time_utc": np.full(n, np.datetime64(time_utc, "ms")),
+    return pd.DataFrame({"time_utc": np.full(n, np.datetime64(time_utc, "ns")),
                          "gateway": np.asarray(gateway_ids, dtype=str), "load_mbps": slot.gateway_load_mbps,
                          "capacity_mbps": slot.gateway_capacity_mbps})
 
@@ -86,15 +86,20 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> flo
     return float(values[order][min(np.searchsorted(cum, q * cum[-1]), values.size - 1)])
 
 
-def capacity_summary(throughput, by: str = "fleet"):
-    """``capacity_summary``: one row per value of ``by`` (``fleet`` or ``territory``) over all slots of a
-    ``throughput`` frame (:func:`throughput_frame` with ``terminals``/``territory``/``at_capacity`` when
-    present; a row counts as one terminal otherwise).
+SUMMARY_COLUMNS = ("scope", "key", "terminals", "mean_demand_mbps", "served_fraction", "p5_mbps", "median_mbps",
+                   "at_capacity_frac", "refused")
+"""Columns of ``capacity_summary``."""
 
-    Columns: ``by``, ``terminals`` (mean per slot), ``mean_demand_mbps`` (per terminal, mean over
-    terminal-slots), ``served_fraction`` (served / demand, NaN without demand), ``p5_mbps`` and
+
+def capacity_summary(throughput, scopes=("territory", "fleet")):
+    """``capacity_summary``: one row per territory and per fleet (``scope``, ``key``) over all slots of a
+    ``throughput`` frame (:func:`throughput_frame` with ``terminals``/``territory``/``at_capacity`` when
+    present; a row counts as one terminal otherwise). Background subscribers have fleet ``''``.
+
+    Columns (:data:`SUMMARY_COLUMNS`): ``terminals`` (mean per slot), ``mean_demand_mbps`` (per terminal,
+    over terminal-slots), ``served_fraction`` (served / demand, NaN without demand), ``p5_mbps`` and
     ``median_mbps`` (of ``available_mbps`` over terminal-slots with a route: what a speed test sees),
-    ``at_capacity_fraction`` (share of terminal-slots in cells at capacity), ``refused`` (terminals refused,
+    ``at_capacity_frac`` (share of terminal-slots in cells at capacity), ``refused`` (terminals refused,
     summed over slots).
     """
     import pandas as pd
@@ -102,26 +107,36 @@ def capacity_summary(throughput, by: str = "fleet"):
     df = throughput
     weight = df["terminals"].to_numpy(np.float64) if "terminals" in df else np.ones(len(df))
     rows = []
-    for key, idx in df.groupby(by, sort=True).indices.items():
-        w = weight[idx]
-        demand = df["demand_mbps"].to_numpy()[idx]
-        served = df["served_mbps"].to_numpy()[idx]
-        avail = df["available_mbps"].to_numpy()[idx]
-        bott = df["bottleneck"].to_numpy()[idx]
-        routed = ~np.isin(bott, ("policy", "no_coverage"))
-        slots = df["time_utc"].to_numpy()[idx]
-        total_demand = float((w * demand).sum())
-        at_cap = df["at_capacity"].to_numpy()[idx] if "at_capacity" in df else np.zeros(idx.size, bool)
-        refused = df["refused"].to_numpy()[idx]
-        rows.append({
-            by: key,
-            "terminals": float(w.sum() / max(np.unique(slots).size, 1)),
-            "mean_demand_mbps": float(total_demand / w.sum()) if w.sum() > 0 else float("nan"),
-            "served_fraction": float((w * served).sum() / total_demand) if total_demand > 0 else float("nan"),
-            "p5_mbps": _weighted_quantile(avail[routed], w[routed], 0.05),
-            "median_mbps": _weighted_quantile(avail[routed], w[routed], 0.5),
-            "at_capacity_fraction": float((w * at_cap).sum() / w.sum()) if w.sum() > 0 else float("nan"),
-            "refused": float((w * refused).sum()),
-        })
-    return pd.DataFrame(rows, columns=[by, "terminals", "mean_demand_mbps", "served_fraction", "p5_mbps",
-                                       "median_mbps", "at_capacity_fraction", "refused"])
+    for scope in scopes:
+        if scope not in df:
+            continue
+        for key, idx in sorted(df.groupby(scope, sort=True).indices.items()):
+            w = weight[idx]
+            demand = df["demand_mbps"].to_numpy(np.float64)[idx]
+            served = df["served_mbps"].to_numpy(np.float64)[idx]
+            avail = df["available_mbps"].to_numpy(np.float64)[idx]
+            routed = ~np.isin(df["bottleneck"].to_numpy()[idx], ("policy", "no_coverage"))
+            slots = df["time_utc"].to_numpy()[idx]
+            total_demand = float((w * demand).sum())
+            at_cap = (df["at_capacity"].to_numpy(bool)[idx] if "at_capacity" in df else np.zeros(idx.size, bool))
+            refused = df["refused"].to_numpy(bool)[idx] if "refused" in df else np.zeros(idx.size, bool)
+            total = float(w.sum())
+            rows.append({
+                "scope": scope, "key": str(key),
+                "terminals": total / max(np.unique(slots).size, 1),
+                "mean_demand_mbps": total_demand / total if total > 0 else float("nan"),
+                "served_fraction": float((w * served).sum()) / total_demand if total_demand > 0 else float("nan"),
+                "p5_mbps": _weighted_quantile(avail[routed], w[routed], 0.05),
+                "median_mbps": _weighted_quantile(avail[routed], w[routed], 0.5),
+                "at_capacity_frac": float((w * at_cap).sum()) / total if total > 0 else float("nan"),
+                "refused": float((w * refused).sum()),
+            })
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def median_available_mbps(throughput, by=("variant", "site_id")):
+    """Median ``available_mbps`` over slots per group of ``by`` (default per variant and terminal row),
+    counting only slots with a route; a ``median_mbps`` column."""
+    df = throughput
+    routed = df[~df["bottleneck"].isin(["policy", "no_coverage"])]
+    return routed.groupby(list(by), sort=True)["available_mbps"].median().rename("median_mbps").reset_index()

@@ -41,12 +41,58 @@ class ChunkEngine:
             latency = [self.service.route_pairs(states.position_km[k], plan.pairs[:, 0], plan.pairs[:, 1])
                        for k in range(len(times))]
         n_t = len(times)
-        return {
+        out = {
             "coverage": {"time_utc": np.repeat(times.utc, term.size), "site_id": np.tile(sites.ids[term], n_t),
                          "visible_sats": answer.visible_sats.ravel()},
             "access": self._access_columns(times, answer),
             "latency": self._latency_columns(times, latency, answer.allowed[0].T if len(answer.books) else None),
         }
+        if plan.capacity_service is not None:
+            out.update(self._capacity_columns(times))
+        return out
+
+    def _capacity_columns(self, times: Times) -> dict[str, dict[str, np.ndarray]]:
+        """Capacity tables (every variant) at the slot instants in this chunk's span
+        ``[times[0], times[0] + len(times) × step)``, so that any chunking partitions the slots."""
+        from ..capacity.beams import slot_instants
+        from ..capacity.tables import capacity_cells_frame, gateway_load_frame, throughput_frame
+
+        plan, service = self.plan, self.plan.capacity_service
+        start = times.utc[0]
+        end = start + np.timedelta64(round(len(times) * plan.spec.time.step_s * 1e9), "ns")
+        slots = slot_instants(start, end, service.params)
+        every = plan.spec.capacity.every_slots
+        if every > 1:  # the slot's number since the Unix epoch decides, so chunking never changes the choice
+            slot_ms = round(service.params.slot_s * 1000)
+            number = (slots.astype("datetime64[ms]").astype(np.int64) - round(service.params.slot_offset_s * 1000)) \
+                // slot_ms
+            slots = slots[number % every == 0]
+        frames: dict[str, list] = {"capacity_cells": [], "throughput": [], "gateway_load": []}
+        names = [v.name for v in plan.variants]
+        if slots.size:
+            positions = plan.constellation.states(Times.from_utc(slots), knot_spacing_s=0.0).position_km
+            rows = service.rows
+            order = service.order
+            for k, instant in enumerate(slots):
+                for name, slot in zip(names, service.slot(instant, positions[k], plan.rule_books), strict=True):
+                    cells = capacity_cells_frame(instant, service.cells, slot)
+                    thr = throughput_frame(instant, rows.site_id[order], rows.fleet[order], slot,
+                                           cell_row=service.demand.cell, territory=service.territory,
+                                           terminals=service.demand.count)
+                    gws = gateway_load_frame(instant, service.gateway_ids, slot)
+                    for table, frame in (("capacity_cells", cells), ("throughput", thr), ("gateway_load", gws)):
+                        frame.insert(0, "variant", name)
+                        frames[table].append(frame)
+        import pandas as pd
+
+        out = {}
+        for table, parts in frames.items():
+            if parts:
+                frame = pd.concat(parts, ignore_index=True)
+                out[table] = {c: frame[c].to_numpy() for c in frame.columns}
+            else:
+                out[table] = _empty_capacity_columns(table)
+        return out
 
     def _access_columns(self, times: Times, answer) -> dict[str, np.ndarray]:
         plan, ids = self.plan, self.sites.ids
@@ -95,6 +141,19 @@ class ChunkEngine:
             "path": np.where(allowed, np.concatenate([path_strings(r.paths) for r in routes]), ""),
             "allowed": allowed, "rtt_if_allowed_ms": physical,
         }
+
+
+def _empty_capacity_columns(table: str) -> dict[str, np.ndarray]:
+    """Typed empty columns of a capacity part (a chunk without a slot instant)."""
+    t, f, s, b = np.zeros(0, "datetime64[ns]"), np.zeros(0), np.zeros(0, dtype=str), np.zeros(0, bool)
+    if table == "capacity_cells":
+        return {"variant": s, "time_utc": t, "cell": s, "territory": s, "terminals": f, "demand_mbps": f,
+                "served_mbps": f, "beams": np.zeros(0, np.int64), "satellites": np.zeros(0, np.int64),
+                "bottleneck": s, "at_capacity": b, "refused": f}
+    if table == "throughput":
+        return {"variant": s, "time_utc": t, "site_id": s, "fleet": s, "demand_mbps": f, "served_mbps": f,
+                "available_mbps": f, "bottleneck": s, "refused": b, "territory": s, "terminals": f, "at_capacity": b}
+    return {"variant": s, "time_utc": t, "gateway": s, "load_mbps": f, "capacity_mbps": f}
 
 
 def run_chunk(plan, times: Times, engine: ChunkEngine | None = None) -> dict[str, dict[str, np.ndarray]]:

@@ -117,6 +117,21 @@ def stream_per_instant(plan, job_dir: Path, dest: Path) -> list[str]:
     return written
 
 
+def stream_capacity(plan, job_dir: Path, dest: Path) -> pd.DataFrame:
+    """Write the baseline's ``capacity_cells``, ``throughput`` and ``gateway_load`` into ``dest`` from the
+    parts (time order); returns every variant's throughput rows (for the summaries)."""
+    keep = []
+    for name in ("capacity_cells", "throughput", "gateway_load"):
+        writer = RowGroupWriter(dest / f"{name}.parquet", TABLE_COLUMNS[name])
+        for path in part_files(job_dir, name):
+            part = pq.read_table(path)
+            writer.write(part.filter(pc.equal(part["variant"], "baseline")))
+            if name == "throughput":
+                keep.append(part.to_pandas())
+        writer.close()
+    return pd.concat(keep, ignore_index=True) if keep else pd.DataFrame()
+
+
 @dataclass
 class Assembled:
     """One plan's assembled results: its tables and its per-territory comparison (for sweeps)."""
@@ -149,8 +164,36 @@ def assemble(plan, job_dir: Path, dest: Path) -> Assembled:
         frames["whatif"] = computed["whatif"]
     if analyses.cost:
         frames["cost"] = summaries.cost(plan.fleets, plan.times.utc[-1])
+    extra: dict[str, pd.DataFrame] = {}
+    if plan.spec.capacity is not None:
+        from ..capacity.tables import capacity_summary, median_available_mbps
+
+        throughput = stream_capacity(plan, Path(job_dir), dest)
+        for name in ("capacity_cells", "throughput", "gateway_load"):
+            frames[name] = None
+        baseline = throughput[throughput["variant"] == "baseline"] if len(throughput) else throughput
+        frames["capacity_summary"] = (capacity_summary(baseline) if len(baseline)
+                                      else pd.DataFrame(columns=list(TABLE_COLUMNS["capacity_summary"])))
+        if "whatif" in frames and len(throughput):
+            extra["whatif"] = median_available_mbps(throughput)
     for name, frame in frames.items():
         if frame is not None:
             frame = frames[name] = in_contract_order(name, frame)
+            if name in extra:  # whatif gains the per-terminal median Mbps of each variant (capacity runs only)
+                frame = frames[name] = _with_median_mbps(frame, extra[name], sites)
             write_frame(dest / f"{name}.parquet", frame)
     return Assembled(ResultTables(frames, dest), comparison)
+
+
+def _with_median_mbps(whatif: pd.DataFrame, medians: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
+    """``whatif`` with a last column ``median_mbps``: per site row, the site's median ``available_mbps``
+    over slots; per territory row, the median of its sites' medians (NaN where no capacity row)."""
+    by_site = medians.set_index(["variant", "site_id"])["median_mbps"]
+    territory_of = sites.set_index("site_id")["territory"]
+    med = medians.assign(territory=medians["site_id"].map(territory_of))
+    by_territory = med.dropna(subset=["territory"]).groupby(["variant", "territory"])["median_mbps"].median()
+    values = []
+    for variant, scope, key in zip(whatif["variant"], whatif["scope"], whatif["key"], strict=True):
+        table = by_site if scope == "site" else by_territory
+        values.append(float(table.get((variant, key), float("nan"))))
+    return whatif.assign(median_mbps=values)
