@@ -119,3 +119,23 @@ def test_capacity_identical_across_chunking_and_workers(result, scenario_file, t
     for name in (*CAPACITY_TABLES, "whatif"):
         pd.testing.assert_frame_equal(result[name], other[name], check_exact=True)
         pd.testing.assert_frame_equal(result[name], pooled[name], check_exact=True)
+
+
+@pytest.mark.slow
+def test_capacity_command(scenario_file):
+    import json
+
+    from click.testing import CliRunner
+
+    from leosim.cli import main
+
+    run = CliRunner().invoke(main, ["capacity", "--scenario", str(scenario_file), "--at", "2024-10-25T06:00:30Z",
+                                    "--json", "--variant", "Taiwan on"])
+    assert run.exit_code == 0, run.output
+    answer = json.loads(run.output)
+    assert answer["slot_utc"] == "2024-10-25T06:00:27.000Z" and answer["variant"] == "Taiwan on"
+    twn = [r for r in answer["summary"] if r["scope"] == "territory" and r["key"] == "TWN"][0]
+    assert twn["mean_demand_mbps"] == pytest.approx(5.0) and twn["median_mbps"] > 0
+    bad = CliRunner().invoke(main, ["capacity", "--scenario", str(scenario_file), "--at", "2024-10-25T06:00:30Z",
+                                    "--variant", "nope"])
+    assert bad.exit_code == 2 and "unknown variant" in bad.output

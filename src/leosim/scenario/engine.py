@@ -55,7 +55,6 @@ class ChunkEngine:
         """Capacity tables (every variant) at the slot instants in this chunk's span
         ``[times[0], times[0] + len(times) × step)``, so that any chunking partitions the slots."""
         from ..capacity.beams import slot_instants
-        from ..capacity.tables import capacity_cells_frame, gateway_load_frame, throughput_frame
 
         plan, service = self.plan, self.plan.capacity_service
         start = times.utc[0]
@@ -71,18 +70,9 @@ class ChunkEngine:
         names = [v.name for v in plan.variants]
         if slots.size:
             positions = plan.constellation.states(Times.from_utc(slots), knot_spacing_s=0.0).position_km
-            rows = service.rows
-            order = service.order
             for k, instant in enumerate(slots):
-                for name, slot in zip(names, service.slot(instant, positions[k], plan.rule_books), strict=True):
-                    cells = capacity_cells_frame(instant, service.cells, slot)
-                    thr = throughput_frame(instant, rows.site_id[order], rows.fleet[order], slot,
-                                           cell_row=service.demand.cell, territory=service.territory,
-                                           terminals=service.demand.count)
-                    gws = gateway_load_frame(instant, service.gateway_ids, slot)
-                    for table, frame in (("capacity_cells", cells), ("throughput", thr), ("gateway_load", gws)):
-                        frame.insert(0, "variant", name)
-                        frames[table].append(frame)
+                for table, frame in service.frames(instant, positions[k], plan.rule_books, names).items():
+                    frames[table].append(frame)
         import pandas as pd
 
         out = {}

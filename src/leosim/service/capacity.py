@@ -90,3 +90,35 @@ class CapacityService:
                                      gateway_sites=self.gateway_sites,
                                      gateway_capacity_mbps=self.gateway_capacity_mbps))
         return out
+
+    def frames(self, instant, position_km, books, names) -> dict:
+        """The ``capacity_cells``, ``throughput`` and ``gateway_load`` rows of one slot, every rule book
+        (named ``names``) stacked with a leading ``variant`` column; the throughput rows carry ``refused``,
+        ``territory``, ``terminals`` and ``at_capacity`` for :func:`~leosim.capacity.capacity_summary`."""
+        import pandas as pd
+
+        from ..capacity.tables import capacity_cells_frame, gateway_load_frame, throughput_frame
+
+        rows, order = self.rows, self.order
+        out: dict[str, list] = {"capacity_cells": [], "throughput": [], "gateway_load": []}
+        for name, slot in zip(names, self.slot(instant, position_km, books), strict=True):
+            built = {"capacity_cells": capacity_cells_frame(instant, self.cells, slot),
+                     "throughput": throughput_frame(instant, rows.site_id[order], rows.fleet[order], slot,
+                                                    cell_row=self.demand.cell, territory=self.territory,
+                                                    terminals=self.demand.count),
+                     "gateway_load": gateway_load_frame(instant, self.gateway_ids, slot)}
+            for table, frame in built.items():
+                frame.insert(0, "variant", name)
+                out[table].append(frame)
+        return {table: pd.concat(parts, ignore_index=True) for table, parts in out.items()}
+
+
+def slot_at(instant, params: CapacityParams) -> np.datetime64:
+    """The start of the slot holding ``instant`` (the last slot boundary at or before it), ``datetime64[ns]``."""
+    from ..capacity.beams import slot_instants
+    from ..timebase import parse_utc
+
+    t = parse_utc(instant).astype("datetime64[ms]")  # slot boundaries are whole milliseconds
+    back = np.timedelta64(round(params.slot_s * 1e3), "ms")
+    found = slot_instants(t - back + np.timedelta64(1, "ms"), t + np.timedelta64(1, "ms"), params)
+    return found[-1].astype("datetime64[ns]")
