@@ -134,8 +134,9 @@ def test_capacity_command(scenario_file):
     assert run.exit_code == 0, run.output
     answer = json.loads(run.output)
     assert answer["slot_utc"] == "2024-10-25T06:00:27.000Z" and answer["variant"] == "Taiwan on"
-    twn = [r for r in answer["summary"] if r["scope"] == "territory" and r["key"] == "TWN"][0]
-    assert twn["mean_demand_mbps"] == pytest.approx(5.0) and twn["median_mbps"] > 0
+    twn = next(r for r in answer["summary"] if r["scope"] == "territory" and r["key"] == "TWN")
+    assert twn["mean_demand_mbps"] == pytest.approx((1000 * 5.0 + 3.4) / 1001)  # subscribers + the Taipei site
+    assert twn["median_mbps"] > 0
     bad = CliRunner().invoke(main, ["capacity", "--scenario", str(scenario_file), "--at", "2024-10-25T06:00:30Z",
                                     "--variant", "nope"])
     assert bad.exit_code == 2 and "unknown variant" in bad.output
