@@ -135,8 +135,13 @@ def capacity_summary(throughput, scopes=("territory", "fleet")):
 
 
 def median_available_mbps(throughput, by=("variant", "site_id")):
-    """Median ``available_mbps`` over slots per group of ``by`` (default per variant and terminal row),
-    counting only slots with a route; a ``median_mbps`` column."""
-    df = throughput
-    routed = df[~df["bottleneck"].isin(["policy", "no_coverage"])]
-    return routed.groupby(list(by), sort=True)["available_mbps"].median().rename("median_mbps").reset_index()
+    """Per-terminal median ``available_mbps`` per group of ``by`` over the terminal-slots with a route
+    (weighted by ``terminals`` when present): a frame of the ``by`` columns and ``median_mbps``."""
+    import pandas as pd
+
+    df = throughput[~throughput["bottleneck"].isin(["policy", "no_coverage"])]
+    weight = df["terminals"].to_numpy(np.float64) if "terminals" in df else np.ones(len(df))
+    avail = df["available_mbps"].to_numpy(np.float64)
+    rows = [(*(key if isinstance(key, tuple) else (key,)), _weighted_quantile(avail[idx], weight[idx], 0.5))
+            for key, idx in sorted(df.groupby(list(by), sort=True).indices.items())]
+    return pd.DataFrame(rows, columns=[*by, "median_mbps"])

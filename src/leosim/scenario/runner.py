@@ -166,7 +166,7 @@ def assemble(plan, job_dir: Path, dest: Path) -> Assembled:
         frames["cost"] = summaries.cost(plan.fleets, plan.times.utc[-1])
     extra: dict[str, pd.DataFrame] = {}
     if plan.spec.capacity is not None:
-        from ..capacity.tables import capacity_summary, median_available_mbps
+        from ..capacity.tables import capacity_summary
 
         throughput = stream_capacity(plan, Path(job_dir), dest)
         for name in ("capacity_cells", "throughput", "gateway_load"):
@@ -175,25 +175,37 @@ def assemble(plan, job_dir: Path, dest: Path) -> Assembled:
         frames["capacity_summary"] = (capacity_summary(baseline) if len(baseline)
                                       else pd.DataFrame(columns=list(TABLE_COLUMNS["capacity_summary"])))
         if "whatif" in frames and len(throughput):
-            extra["whatif"] = median_available_mbps(throughput)
+            extra["whatif"] = throughput
     for name, frame in frames.items():
         if frame is not None:
             frame = frames[name] = in_contract_order(name, frame)
             if name in extra:  # whatif gains the per-terminal median Mbps of each variant (capacity runs only)
-                frame = frames[name] = _with_median_mbps(frame, extra[name], sites)
+                frame = frames[name] = _with_median_mbps(frame, extra[name])
             write_frame(dest / f"{name}.parquet", frame)
     return Assembled(ResultTables(frames, dest), comparison)
 
 
-def _with_median_mbps(whatif: pd.DataFrame, medians: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
-    """``whatif`` with a last column ``median_mbps``: per site row, the site's median ``available_mbps``
-    over slots; per territory row, the median of its sites' medians (NaN where no capacity row)."""
-    by_site = medians.set_index(["variant", "site_id"])["median_mbps"]
-    territory_of = sites.set_index("site_id")["territory"]
-    med = medians.assign(territory=medians["site_id"].map(territory_of))
-    by_territory = med.dropna(subset=["territory"]).groupby(["variant", "territory"])["median_mbps"].median()
+def _with_median_mbps(whatif: pd.DataFrame, throughput: pd.DataFrame) -> pd.DataFrame:
+    """``whatif`` with a last column ``median_mbps``, the per-terminal median ``available_mbps`` of each
+    variant (over terminal-slots with a route): per site row, that site's; per territory row, over every
+    capacity row of the territory (sites, spread fleets, subscribers). Territories that have capacity rows
+    but no site get territory rows of their own (access columns empty), so a what-if shows what they lose."""
+    from ..capacity.tables import median_available_mbps
+
+    by_site = median_available_mbps(throughput, ("variant", "site_id")).set_index(["variant", "site_id"])
+    by_territory = median_available_mbps(throughput, ("variant", "territory")).set_index(["variant", "territory"])
+    present = set(zip(whatif["variant"], whatif["key"], strict=True))
+    missing = [(v, t) for v, t in by_territory.index if (v, t) not in present and t != ""]
+    if missing:
+        add = pd.DataFrame({"variant": [v for v, _ in missing], "scope": "territory",
+                            "key": [t for _, t in missing], "name": [t for _, t in missing]})
+        whatif = pd.concat([whatif, add], ignore_index=True)
+        order = {v: i for i, v in enumerate(dict.fromkeys(whatif["variant"]))}
+        whatif = whatif.sort_values(["variant", "scope", "key"], key=lambda c: c.map(order) if c.name == "variant"
+                                    else (c.map({"territory": 0, "site": 1}) if c.name == "scope" else c),
+                                    kind="stable", ignore_index=True)
     values = []
     for variant, scope, key in zip(whatif["variant"], whatif["scope"], whatif["key"], strict=True):
         table = by_site if scope == "site" else by_territory
-        values.append(float(table.get((variant, key), float("nan"))))
+        values.append(float(table["median_mbps"].get((variant, key), float("nan"))))
     return whatif.assign(median_mbps=values)
