@@ -140,3 +140,20 @@ def test_capacity_command(scenario_file):
     bad = CliRunner().invoke(main, ["capacity", "--scenario", str(scenario_file), "--at", "2024-10-25T06:00:30Z",
                                     "--variant", "nope"])
     assert bad.exit_code == 2 and "unknown variant" in bad.output
+
+
+@pytest.mark.slow
+def test_report_has_a_capacity_section(result):
+    import re
+
+    from leosim.report.html import build_report
+
+    page = build_report(dict(result.tables.items()), {"title": "capacity"})
+    section = re.search(r'<section id="capacity">(.*?)</section>', page, re.S)
+    assert section, "no Capacity section"
+    body = section.group(1)
+    assert body.count("<img") == 4  # cell map, throughput CDFs, gateway utilisation, bottlenecks
+    assert "What-if: median Mbps per territory" in body and "Taiwan on" in body
+    # A run without capacity tables has no such section.
+    plain = {k: v for k, v in result.tables.items() if k not in ("capacity_summary", "capacity_cells")}
+    assert 'id="capacity"' not in build_report(plain, {})
