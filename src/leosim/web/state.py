@@ -56,8 +56,9 @@ class ServerState:
     """
 
     def __init__(self, *, engine: ServiceEngine, constellation, window: Times, book: RuleBook | None = None,
-                 db_path=None, scenario_name: str = "", results: Results | None = None):
+                 db_path=None, scenario_name: str = "", results: Results | None = None, plan=None):
         self.engine = engine
+        self.plan = plan  # the scenario's plan (capacity model), None for the default state
         self.constellation = constellation
         self.sites: Sites = engine.sites
         self.territories = engine.territories
@@ -104,7 +105,7 @@ class ServerState:
         plan = scenario.plan
         return cls(engine=plan.service_engine, constellation=plan.constellation, window=plan.times,
                    book=plan.rule_book(), db_path=db_path, scenario_name=scenario.spec.scenario.name,
-                   results=results)
+                   results=results, plan=plan)
 
     @classmethod
     def from_results(cls, results_dir, *, scenario=None, db_path=None) -> ServerState:
