@@ -239,7 +239,8 @@ class CapacityBackgroundSpec(_Strict):
 class CapacitySpec(_Strict):
     """``[capacity]``: beams, cells and who gets the bandwidth (docs/capacity.md). Off when absent."""
 
-    preset: Literal["starlink-v1.5", "starlink-v2-mini"] = "starlink-v1.5"
+    preset: Literal["starlink-v1.5", "starlink-v2-mini"] = Field("starlink-v1.5",
+                                                                 description="Capacity parameter set.")
     parameters: dict[str, float] = Field(default_factory=dict,
                                          description="Overrides of leosim.capacity.CapacityParams fields.")
     busy_hour_mbps: float = Field(3.4, ge=0, description="Per-terminal busy-hour demand, Mbps (docs/capacity.md).")
@@ -250,8 +251,12 @@ class CapacitySpec(_Strict):
     gateway_antennas: dict[str, int] = Field(default_factory=dict, description="Per gateway id: antennas.")
     every_slots: int = Field(1, ge=1, description="Compute one slot in this many (slot number since the Unix "
                                                    "epoch a multiple of it), to thin long runs.")
-    fleets: list[CapacityFleetSpec] = Field(default_factory=list)
-    background: list[CapacityBackgroundSpec] = Field(default_factory=list)
+    fleets: list[CapacityFleetSpec] = Field(
+        default_factory=list, description="[[capacity.fleets]]: `fleet`, `territories`, `terminals` (default the "
+        "fleet's count), `spread` (uniform or population), `busy_hour_mbps`, `activity`, `seed`, `source`.")
+    background: list[CapacityBackgroundSpec] = Field(
+        default_factory=list, description="[[capacity.background]]: `territory`, `subscribers`, `spread` (default "
+        "population), `busy_hour_mbps`, `activity`, `seed`, `source`.")
 
 
 class AnalysesSpec(_Strict):
