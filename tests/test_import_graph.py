@@ -5,7 +5,7 @@ tie the two modules together — and relative imports are resolved. ``from packa
 import of the module that defines ``name``, through the package's lazy ``_EXPORTS`` table where it has one.
 
 Layers, bottom to top: foundations (constants, errors, timebase, output, ...) → orbits, ground, territory →
-geometry → network (and interop, the Hypatia file formats) → policy → service → scenario → report, web →
+geometry → network (and interop, the Hypatia file formats) → policy (and capacity) → service → scenario → report, web →
 commands → cli. A module may import its own layer or a lower one, never a higher one.
 """
 
@@ -25,7 +25,7 @@ LAYERS = {
     "leosim.ground": 1, "leosim.orbits": 1, "leosim.territory": 1,
     "leosim.geometry": 2, "leosim.visibility": 2,
     "leosim.interop": 3, "leosim.network": 3,
-    "leosim.policy": 4,
+    "leosim.policy": 4, "leosim.capacity": 4,
     "leosim.service": 5,
     "leosim.scenario": 6,
     "leosim.report": 7, "leosim.web": 7,

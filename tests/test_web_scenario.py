@@ -74,3 +74,31 @@ def test_territories_coloured_by_scenario_policy(clients):
     assert state["Crimea"] == "denied"
     sevastopol = served.get("/api/access", params={"lat": 44.6167, "lon": 33.5254, "t": START}).json()
     assert sevastopol["territory"] == "Crimea" and sevastopol["allowed"] is False
+
+
+def test_capacity_cells_from_results_match_computed(clients, scenario):
+    served, computed = clients
+    # The seed computes one slot in 20 (every 5 min); 06:00:12 + k·15 s. Ask for an instant inside a slot.
+    answers = [served.get("/api/capacity", params={"t": f"2024-10-25T06:0{m}:{s:02d}Z"}).json()
+               for m in (0, 1, 2) for s in (13, 28, 43, 58)]
+    assert all(a["slot_utc"].endswith(("12.000Z", "27.000Z", "42.000Z", "57.000Z")) for a in answers)
+    from_results = [a for a in answers if a["source"] == "results"]
+    assert from_results  # slot 06:00:12 is one of the seed's (its number since the epoch is a multiple of 20)
+    answer = from_results[0]
+    again = computed.get("/api/capacity", params={"t": answer["time_utc"]}).json()
+    assert again["source"] == "computed" and again["slot_utc"] == answer["slot_utc"]
+    assert len(answer["cells"]) > 0 and set(answer["cells"][0]) == {
+        "cell", "territory", "demand_mbps", "served_mbps", "beams", "bottleneck", "boundary"}
+    mine = {c["cell"]: c for c in answer["cells"]}
+    theirs = {c["cell"]: c for c in again["cells"]}
+    assert mine.keys() == theirs.keys()
+    for key, cell in mine.items():
+        assert cell["served_mbps"] == pytest.approx(theirs[key]["served_mbps"], rel=1e-9, abs=1e-9)
+        assert cell["beams"] == theirs[key]["beams"] and len(cell["boundary"]) >= 5
+
+
+def test_capacity_needs_a_capacity_scenario(tmp_path):
+    state = ServerState.default(db_path=tmp_path / "c.sqlite")
+    with TestClient(create_app(state), base_url="http://127.0.0.1") as client:
+        answer = client.get("/api/capacity", params={"t": START})
+    assert answer.status_code == 422 and "capacity" in answer.json()["error"]

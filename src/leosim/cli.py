@@ -19,7 +19,7 @@ import warnings
 
 import click
 
-from .commands import access, hypatia, network, physical, policy, scenario, serve
+from .commands import access, capacity, hypatia, network, physical, policy, scenario, serve
 from .errors import LeosimInputError, LeosimOutputError, LeosimStoreError, LeosimWarning
 
 EXIT_INPUT = 2
@@ -93,7 +93,7 @@ def main():
     """leosim: a simulator of a Starlink-style satellite-internet system."""
 
 
-for _module in (physical, network, policy, access, scenario, hypatia, serve):
+for _module in (physical, network, policy, access, capacity, scenario, hypatia, serve):
     _module.register(main)
 
 

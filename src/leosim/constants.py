@@ -74,3 +74,8 @@ TLE_ERROR_GROWTH_KM_PER_DAY = (1.0, 3.0)
 """Growth of SGP4/TLE position error with time from epoch for LEO, km/day, low and high (Vallado & Cefola,
 "Two-line element sets - practice and use", IAC-12.C1.6.12, 2012; Flohrer et al., 2008): typical in-track
 error after propagating a LEO TLE by d days is about 1-3 km per day."""
+
+BOLTZMANN_J_PER_K = 1.380649e-23
+"""Boltzmann's constant, J/K (exact, SI definition since 2019)."""
+BOLTZMANN_DBW_PER_K_HZ = 10.0 * math.log10(BOLTZMANN_J_PER_K)
+"""Boltzmann's constant in decibels, 10·log10(k) = -228.60 dBW/(K·Hz)."""

@@ -47,7 +47,7 @@ def max_slant_range_km(site_radius_km, sat_radius_km, elevation_deg):
 
 
 def visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg=DEFAULT_MIN_ELEVATION_DEG,
-                  *, site_tree: cKDTree | None = None):
+                  *, site_tree: cKDTree | None = None, azimuth: bool = True):
     """All (site, satellite) pairs with the satellite at or above the site's elevation mask, at one instant.
 
     ``site_ecef_km`` is ``(M, 3)``; ``site_up`` is either the geodetic up unit vectors ``(M, 3)`` or the
@@ -56,7 +56,7 @@ def visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg=DEFAULT_
     ``min_elevation_deg`` is a scalar or ``(M,)``.
     Returns ``(site_idx, sat_idx, elevation_deg, azimuth_deg, range_km)``, 1-D arrays sorted by site
     then satellite. Pass a prebuilt ``site_tree = cKDTree(site_ecef_km)`` to save its construction at
-    every step.
+    every step. ``azimuth=False`` skips the azimuths (returned as NaN) for callers that do not need them.
     """
     site = np.asarray(site_ecef_km, dtype=np.float64)
     basis = np.asarray(site_up, dtype=np.float64)
@@ -79,17 +79,16 @@ def visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg=DEFAULT_
     delta = sat[sat_idx] - site[site_idx]
     sin_el = np.einsum("ij,ij->i", delta, up[site_idx]) / range_km
     elevation_deg = np.degrees(np.arcsin(np.clip(sin_el, -1.0, 1.0)))
-    keep = elevation_deg >= mask_deg[site_idx]
-    site_idx, sat_idx, range_km, elevation_deg, delta = (site_idx[keep], sat_idx[keep], range_km[keep],
-                                                         elevation_deg[keep], delta[keep])
-    order = np.lexsort((sat_idx, site_idx))
-    site_idx, sat_idx, range_km, elevation_deg, delta = (site_idx[order], sat_idx[order], range_km[order],
-                                                         elevation_deg[order], delta[order])
-    if basis.ndim == 3:
-        east_n = np.einsum("kj,kij->ki", delta, basis[site_idx, :2])
+    keep = np.flatnonzero(elevation_deg >= mask_deg[site_idx])
+    keep = keep[np.argsort(site_idx[keep] * sat.shape[0] + sat_idx[keep], kind="stable")]  # by site, then sat
+    site_idx, sat_idx, range_km, elevation_deg = site_idx[keep], sat_idx[keep], range_km[keep], elevation_deg[keep]
+    if not azimuth:
+        azimuth_deg = np.full(site_idx.size, np.nan)
+    elif basis.ndim == 3:
+        east_n = np.einsum("kj,kij->ki", delta[keep], basis[site_idx, :2])
         azimuth_deg = np.degrees(np.arctan2(east_n[:, 0], east_n[:, 1])) % 360.0
     else:
-        azimuth_deg = _azimuth_deg(delta, up[site_idx])
+        azimuth_deg = _azimuth_deg(delta[keep], up[site_idx])
     return site_idx, sat_idx, elevation_deg, azimuth_deg, range_km
 
 

@@ -372,6 +372,36 @@ def _whatif(tables, meta) -> str | None:
     return "".join(parts)
 
 
+def _capacity(tables, meta) -> str | None:
+    """The Capacity section (:mod:`leosim.report.capacity`); only for runs with capacity tables."""
+    from . import capacity
+
+    summary = usable(tables, "capacity_summary", ("scope", "key"))
+    if summary is None:
+        return None
+    parts = [_figure(capacity.cell_map_figure(tables), "Served share of demand per H3 cell, over all slots.",
+                     "Capacity map"),
+             _figure(capacity.throughput_cdf_figure(tables), "available_mbps per fleet (speed-test view).",
+                     "Throughput CDFs"),
+             _figure(capacity.gateway_utilisation_figure(tables), "Feeder load over capacity.",
+                     "Gateway utilisation"),
+             _figure(capacity.bottleneck_figure(tables), "Bottleneck of each terminal-slot.", "Bottlenecks")]
+    parts.append(html_table(summary, [("Scope", "scope", fmt_text), ("Key", "key", fmt_text),
+                                      ("Terminals", "terminals", fmt_int),
+                                      ("Demand (Mbps)", "mean_demand_mbps", fmt_float(1)),
+                                      ("Served", "served_fraction", fmt_pct), ("p5 Mbps", "p5_mbps", fmt_float(1)),
+                                      ("Median Mbps", "median_mbps", fmt_float(1)),
+                                      ("At capacity", "at_capacity_frac", fmt_pct), ("Refused", "refused", fmt_int)]))
+    deltas = capacity.whatif_mbps_table(tables)
+    if deltas is not None and len(deltas.attrs["variants"]) > 1:
+        variants = deltas.attrs["variants"]
+        columns: list[Column] = [("Territory", "name", fmt_text), (variants[0], "v0", fmt_float(1))]
+        for n, variant in enumerate(variants[1:], start=1):
+            columns += [(variant, f"v{n}", fmt_float(1)), ("change", f"d{n}", fmt_float(1))]
+        parts.append("<h3>What-if: median Mbps per territory</h3>" + html_table(deltas, columns))
+    return "".join(parts)
+
+
 def _cost(tables, meta) -> str | None:
     cost = usable(tables, "cost", ("month", "payer", "cost_usd"))
     if cost is None:
@@ -456,6 +486,7 @@ SECTIONS: tuple[tuple[str, str, Callable[[dict, dict], str | None]], ...] = (
     ("latency", "Latency", _latency),
     ("availability", "Availability", _availability),
     ("whatif", "What-if comparison", _whatif),
+    ("capacity", "Capacity", _capacity),
     ("cost", "Cost per payer", _cost),
     ("paths", "Path dynamics", _paths),
     ("notes", "Notes and sources", _notes),

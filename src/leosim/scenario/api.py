@@ -23,8 +23,10 @@ LIMITATIONS = (
     "no drag, manoeuvres or station-keeping for generated shells.",
     "Latency is propagation delay only: no processing, queueing, scheduling (Starlink's 15 s reconfiguration "
     "interval), retransmission or last-mile delays. Measured Starlink RTTs are typically 20-40 ms higher.",
-    "Links have no capacity: every terminal gets the shortest-delay path; there is no congestion, beam "
-    "assignment or spectrum sharing. Weather fade and obstructions are not modelled.",
+    "Capacity (with [capacity] only) is a fluid busy-hour model: one cell per beam per 15 s slot, max-min fair "
+    "flows in strict priority tiers on beams, satellites, lasers and gateway feeders, every terminal a persistent "
+    "flow (no burstiness, TCP or queueing), a C/N link budget without interference; routes stay shortest-delay. "
+    "Weather fade (optional rain fade aside) and obstructions are not modelled.",
     "Gateways, PoPs, territories and policy rules are public, approximate facts; custom regions are "
     "hand-drawn outlines; cost figures are as stated in the scenario (often illustrative).",
     "Territories follow Natural Earth's German point of view (Crimea within Ukraine, Taiwan separate); "

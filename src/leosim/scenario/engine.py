@@ -39,12 +39,48 @@ class ChunkEngine:
             pairs = self.service.serve_pairs(times, position_km, plan.rule_books[0], plan.pairs[:, 0],
                                              plan.pairs[:, 1])
         n_t = len(times)
-        return {
+        out = {
             "coverage": {"time_utc": np.repeat(times.utc, term.size), "site_id": np.tile(sites.ids[term], n_t),
                          "visible_sats": answer.visible_sats.ravel()},
             "access": self._access_columns(times, answer),
             "latency": self._latency_columns(times, pairs),
         }
+        if plan.capacity_service is not None:
+            out.update(self._capacity_columns(times))
+        return out
+
+    def _capacity_columns(self, times: Times) -> dict[str, dict[str, np.ndarray]]:
+        """Capacity tables (every variant) at the slot instants in this chunk's span
+        ``[times[0], times[0] + len(times) × step)``, so that any chunking partitions the slots."""
+        from ..capacity.beams import slot_instants
+
+        plan, service = self.plan, self.plan.capacity_service
+        start = times.utc[0]
+        end = start + np.timedelta64(round(len(times) * plan.spec.time.step_s * 1e9), "ns")
+        slots = slot_instants(start, end, service.params)
+        every = plan.spec.capacity.every_slots
+        if every > 1:  # the slot's number since the Unix epoch decides, so chunking never changes the choice
+            slot_ms = round(service.params.slot_s * 1000)
+            number = (slots.astype("datetime64[ms]").astype(np.int64) - round(service.params.slot_offset_s * 1000)) \
+                // slot_ms
+            slots = slots[number % every == 0]
+        frames: dict[str, list] = {"capacity_cells": [], "throughput": [], "gateway_load": []}
+        names = [v.name for v in plan.variants]
+        if slots.size:
+            positions = plan.constellation.states(Times.from_utc(slots), knot_spacing_s=0.0).position_km
+            for k, instant in enumerate(slots):
+                for table, frame in service.frames(instant, positions[k], plan.rule_books, names).items():
+                    frames[table].append(frame)
+        import pandas as pd
+
+        out = {}
+        for table, parts in frames.items():
+            if parts:
+                frame = pd.concat(parts, ignore_index=True)
+                out[table] = {c: frame[c].to_numpy() for c in frame.columns}
+            else:
+                out[table] = _empty_capacity_columns(table)
+        return out
 
     def _access_columns(self, times: Times, answer) -> dict[str, np.ndarray]:
         plan, ids = self.plan, self.sites.ids
@@ -79,6 +115,19 @@ class ChunkEngine:
             "rtt_ms": pairs.rtt_ms.ravel(), "hops": pairs.hops.ravel(), "path": pairs.path.ravel().astype(str),
             "allowed": pairs.allowed.ravel(), "rtt_if_allowed_ms": pairs.rtt_if_allowed_ms.ravel(),
         }
+
+
+def _empty_capacity_columns(table: str) -> dict[str, np.ndarray]:
+    """Typed empty columns of a capacity part (a chunk without a slot instant)."""
+    t, f, s, b = np.zeros(0, "datetime64[ns]"), np.zeros(0), np.zeros(0, dtype=str), np.zeros(0, bool)
+    if table == "capacity_cells":
+        return {"variant": s, "time_utc": t, "cell": s, "territory": s, "terminals": f, "demand_mbps": f,
+                "served_mbps": f, "beams": np.zeros(0, np.int64), "satellites": np.zeros(0, np.int64),
+                "bottleneck": s, "at_capacity": b, "refused": f}
+    if table == "throughput":
+        return {"variant": s, "time_utc": t, "site_id": s, "fleet": s, "demand_mbps": f, "served_mbps": f,
+                "available_mbps": f, "bottleneck": s, "refused": b, "territory": s, "terminals": f, "at_capacity": b}
+    return {"variant": s, "time_utc": t, "gateway": s, "load_mbps": f, "capacity_mbps": f}
 
 
 def run_chunk(plan, times: Times, engine: ChunkEngine | None = None) -> dict[str, dict[str, np.ndarray]]:

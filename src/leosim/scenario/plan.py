@@ -490,6 +490,113 @@ class Plan:
 
         return ServiceEngine.from_plan(self)
 
+    @cached_property
+    def capacity_params(self):
+        """The :class:`~leosim.capacity.CapacityParams` of ``[capacity]`` (None when absent)."""
+        spec = self.spec.capacity
+        if spec is None:
+            return None
+        from ..capacity.params import CapacityParams, capacity_preset
+
+        known = set(CapacityParams.__dataclass_fields__) - {"name", "extra"}
+        unknown = sorted(set(spec.parameters) - known)
+        if unknown:
+            raise LeosimInputError(f"unknown capacity parameter {unknown[0]!r}; accepted: {', '.join(sorted(known))}",
+                                   source=self.source, field="capacity.parameters")
+        ints = {"beams_per_satellite", "beams_per_cell_per_satellite", "gateway_antennas", "cell_resolution"}
+        overrides = {k: (int(v) if k in ints else v) for k, v in spec.parameters.items()}
+        return capacity_preset(spec.preset, plan_cap_mbps=spec.plan_cap_mbps, **overrides)
+
+    @cached_property
+    def capacity_service(self):
+        """The :class:`~leosim.service.capacity.CapacityService` of ``[capacity]`` (None when absent)."""
+        if self.spec.capacity is None:
+            return None
+        from ..service.capacity import CapacityService
+
+        engine = self.service_engine
+        params = self.capacity_params
+        antennas = np.full(engine.gateways.size, params.gateway_antennas, dtype=np.float64)
+        gw_ids = self.sites.ids[engine.gateways]
+        for gw, count in self.spec.capacity.gateway_antennas.items():
+            hit = gw_ids == gw
+            if not hit.any():
+                raise LeosimInputError(f"capacity.gateway_antennas: no gateway {gw!r}", source=self.source,
+                                       field="capacity.gateway_antennas")
+            antennas[hit] = count
+        return CapacityService(engine, params, self.capacity_rows,
+                               gateway_capacity_mbps=antennas * params.gateway_mbps_per_antenna)
+
+    @cached_property
+    def capacity_rows(self):
+        """The demand rows of ``[capacity]`` (:class:`~leosim.service.capacity.DemandRows`): the scenario's
+        terminal sites (each counting ``site_terminals``, or its ``site_counts`` entry), then each fleet's
+        terminals spread over its territories and each territory's background subscribers, one row per
+        H3 cell they fall in (placed at the first terminal drawn in that cell)."""
+        import h3
+
+        from ..capacity.cells import cells_of
+        from ..capacity.demand import place_in_territory
+        from ..policy.fleets import tenant_priority
+        from ..service.capacity import DemandRows
+
+        spec, params = self.spec.capacity, self.capacity_params
+        attrs = self.site_attributes
+        parts = []
+        term = self.terminals
+        counts = np.array([spec.site_counts.get(i, spec.site_terminals) for i in self.sites.ids[term].tolist()],
+                          dtype=np.float64)
+        unknown = sorted(set(spec.site_counts) - set(self.sites.ids[term].tolist()))
+        if unknown:
+            raise LeosimInputError(f"capacity.site_counts: no terminal site {unknown[0]!r}", source=self.source,
+                                   field="capacity.site_counts")
+        parts.append(dict(site_id=self.sites.ids[term], fleet=attrs["fleet"][term], tenant=attrs["tenant"][term],
+                          lat_deg=self.sites.lat_deg[term], lon_deg=self.sites.lon_deg[term], site=term,
+                          count=counts, demand_mbps=np.full(term.size, spec.busy_hour_mbps),
+                          activity=np.full(term.size, spec.activity)))
+        fleets = {f.name: f for f in self.fleets}
+        groups = [(f"fleet:{g.fleet}", g.fleet, fleets[g.fleet].tenant.name if g.fleet in fleets
+                   and fleets[g.fleet].tenant else "", g.territories,
+                   g.terminals if g.terminals is not None else (fleets[g.fleet].terminal_count if g.fleet in fleets
+                                                                else 0), g)
+                  for g in spec.fleets]
+        for g in spec.fleets:
+            if g.fleet not in fleets:
+                raise LeosimInputError(f"capacity.fleets: no fleet {g.fleet!r} in [[policy.fleets]]",
+                                       source=self.source, field="capacity.fleets")
+        groups += [(f"bg:{b.territory}", "", "", [b.territory], b.subscribers, b) for b in spec.background]
+        for prefix, fleet, tenant, keys, total, g in groups:
+            share = np.full(len(keys), total // len(keys), dtype=np.int64)
+            share[: total % len(keys)] += 1
+            for k, key in enumerate(keys):
+                if share[k] == 0:
+                    continue
+                _kind, code = self.territories.resolve(key, field="capacity")
+                lat, lon = place_in_territory(self.territories, code, int(share[k]), by=g.spread, seed=g.seed + k)
+                # One row per cell, placed at the cell's first drawn terminal (inside the territory, so the
+                # rules see the right place; a cell centre may lie across a border).
+                cell_ids, first, count = np.unique(cells_of(lat, lon, params.cell_resolution), return_index=True,
+                                                   return_counts=True)
+                centre = np.column_stack([lat[first], lon[first]])
+                parts.append(dict(site_id=np.array([f"{prefix}:{h3.int_to_str(int(c))}" for c in cell_ids.tolist()]),
+                                  fleet=np.full(cell_ids.size, fleet), tenant=np.full(cell_ids.size, tenant),
+                                  lat_deg=centre[:, 0], lon_deg=centre[:, 1], site=np.full(cell_ids.size, -1),
+                                  count=count.astype(np.float64),
+                                  demand_mbps=np.full(cell_ids.size, g.busy_hour_mbps if g.busy_hour_mbps is not None
+                                                      else spec.busy_hour_mbps),
+                                  activity=np.full(cell_ids.size, g.activity if g.activity is not None
+                                                   else spec.activity)))
+        cols = {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
+        n = cols["site_id"].size
+        return DemandRows(site_id=cols["site_id"].astype(str), fleet=cols["fleet"].astype(str),
+                          tenant=cols["tenant"].astype(str), lat_deg=cols["lat_deg"].astype(np.float64),
+                          lon_deg=cols["lon_deg"].astype(np.float64), site=cols["site"].astype(np.int64),
+                          count=cols["count"].astype(np.float64),
+                          tier=tenant_priority(self.fleets, cols["fleet"].astype(str)),
+                          demand_mbps=cols["demand_mbps"].astype(np.float64),
+                          activity=cols["activity"].astype(np.float64),
+                          plan_cap_mbps=np.full(n, params.plan_cap_mbps))
+
 
     def _checked_rule(self, spec: RuleSpec, where: str, **kwargs) -> Rule:
         try:

@@ -117,6 +117,21 @@ def stream_per_instant(plan, job_dir: Path, dest: Path) -> list[str]:
     return written
 
 
+def stream_capacity(plan, job_dir: Path, dest: Path) -> pd.DataFrame:
+    """Write the baseline's ``capacity_cells``, ``throughput`` and ``gateway_load`` into ``dest`` from the
+    parts (time order); returns every variant's throughput rows (for the summaries)."""
+    keep = []
+    for name in ("capacity_cells", "throughput", "gateway_load"):
+        writer = RowGroupWriter(dest / f"{name}.parquet", TABLE_COLUMNS[name])
+        for path in part_files(job_dir, name):
+            part = pq.read_table(path)
+            writer.write(part.filter(pc.equal(part["variant"], "baseline")))
+            if name == "throughput":
+                keep.append(part.to_pandas())
+        writer.close()
+    return pd.concat(keep, ignore_index=True) if keep else pd.DataFrame()
+
+
 @dataclass
 class Assembled:
     """One plan's assembled results: its tables and its per-territory comparison (for sweeps)."""
@@ -151,8 +166,48 @@ def assemble(plan, job_dir: Path, dest: Path) -> Assembled:
         frames["cost"] = cost(plan.fleets, plan.times.utc[-1])
     if plan.constellation.structure is not None:  # element files: the inferred structure (issue 15)
         frames["constellation"] = plan.constellation_table()
+    extra: dict[str, pd.DataFrame] = {}
+    if plan.spec.capacity is not None:
+        from ..capacity.tables import capacity_summary
+
+        throughput = stream_capacity(plan, Path(job_dir), dest)
+        for name in ("capacity_cells", "throughput", "gateway_load"):
+            frames[name] = None
+        baseline = throughput[throughput["variant"] == "baseline"] if len(throughput) else throughput
+        frames["capacity_summary"] = (capacity_summary(baseline) if len(baseline)
+                                      else pd.DataFrame(columns=list(TABLE_COLUMNS["capacity_summary"])))
+        if "whatif" in frames and len(throughput):
+            extra["whatif"] = throughput
     for name, frame in frames.items():
         if frame is not None:
             frame = frames[name] = in_contract_order(name, frame)
+            if name in extra:  # whatif gains the per-terminal median Mbps of each variant (capacity runs only)
+                frame = frames[name] = _with_median_mbps(frame, extra[name])
             write_frame(dest / f"{name}.parquet", frame)
     return Assembled(ResultTables(frames, dest), comparison)
+
+
+def _with_median_mbps(whatif: pd.DataFrame, throughput: pd.DataFrame) -> pd.DataFrame:
+    """``whatif`` with a last column ``median_mbps``, the per-terminal median ``available_mbps`` of each
+    variant (over terminal-slots with a route): per site row, that site's; per territory row, over every
+    capacity row of the territory (sites, spread fleets, subscribers). Territories that have capacity rows
+    but no site get territory rows of their own (access columns empty), so a what-if shows what they lose."""
+    from ..capacity.tables import median_available_mbps
+
+    by_site = median_available_mbps(throughput, ("variant", "site_id")).set_index(["variant", "site_id"])
+    by_territory = median_available_mbps(throughput, ("variant", "territory")).set_index(["variant", "territory"])
+    present = set(zip(whatif["variant"], whatif["key"], strict=True))
+    missing = [(v, t) for v, t in by_territory.index if (v, t) not in present and t != ""]
+    if missing:
+        add = pd.DataFrame({"variant": [v for v, _ in missing], "scope": "territory",
+                            "key": [t for _, t in missing], "name": [t for _, t in missing]})
+        whatif = pd.concat([whatif, add], ignore_index=True)
+        order = {v: i for i, v in enumerate(dict.fromkeys(whatif["variant"]))}
+        whatif = whatif.sort_values(["variant", "scope", "key"], key=lambda c: c.map(order) if c.name == "variant"
+                                    else (c.map({"territory": 0, "site": 1}) if c.name == "scope" else c),
+                                    kind="stable", ignore_index=True)
+    values = []
+    for variant, scope, key in zip(whatif["variant"], whatif["scope"], whatif["key"], strict=True):
+        table = by_site if scope == "site" else by_territory
+        values.append(float(table["median_mbps"].get((variant, key), float("nan"))))
+    return whatif.assign(median_mbps=values)

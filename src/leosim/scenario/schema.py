@@ -222,6 +222,54 @@ class WhatIfSpec(_Strict):
     rules: list[RuleSpec] = Field(min_length=1)
 
 
+class CapacityFleetSpec(_Strict):
+    """``[[capacity.fleets]]``: a fleet's terminals spread over territories (they take the fleet's tier)."""
+
+    fleet: str = Field(min_length=1, description="A fleet of [[policy.fleets]].")
+    territories: list[str] = Field(min_length=1, description="Alpha-3 codes or custom region names.")
+    terminals: int | None = Field(None, ge=0, description="Terminals in all (default: the fleet's count).")
+    spread: Literal["uniform", "population"] = "uniform"
+    busy_hour_mbps: float | None = Field(None, ge=0, description="Per-terminal busy-hour demand, Mbps.")
+    activity: float | None = Field(None, ge=0, le=1)
+    seed: int = 0
+    source: str = Field("", description="Where the figures come from, or 'illustrative'.")
+
+
+class CapacityBackgroundSpec(_Strict):
+    """``[[capacity.background]]``: subscribers of a territory, spread by population (tier 0, no fleet)."""
+
+    territory: str = Field(min_length=1)
+    subscribers: int = Field(ge=0)
+    spread: Literal["uniform", "population"] = "population"
+    busy_hour_mbps: float | None = Field(None, ge=0)
+    activity: float | None = Field(None, ge=0, le=1)
+    seed: int = 0
+    source: str = ""
+
+
+class CapacitySpec(_Strict):
+    """``[capacity]``: beams, cells and who gets the bandwidth (docs/capacity.md). Off when absent."""
+
+    preset: Literal["starlink-v1.5", "starlink-v2-mini"] = Field("starlink-v1.5",
+                                                                 description="Capacity parameter set.")
+    parameters: dict[str, float] = Field(default_factory=dict,
+                                         description="Overrides of leosim.capacity.CapacityParams fields.")
+    busy_hour_mbps: float = Field(3.4, ge=0, description="Per-terminal busy-hour demand, Mbps (docs/capacity.md).")
+    activity: float = Field(1.0, ge=0, le=1, description="Share of terminals drawing it at once.")
+    plan_cap_mbps: float = Field(400.0, gt=0, description="Ceiling of a speed test, Mbps.")
+    site_terminals: int = Field(1, ge=0, description="Terminals each scenario terminal site counts as.")
+    site_counts: dict[str, int] = Field(default_factory=dict, description="Per site id: terminals it counts as.")
+    gateway_antennas: dict[str, int] = Field(default_factory=dict, description="Per gateway id: antennas.")
+    every_slots: int = Field(1, ge=1, description="Compute one slot in this many (slot number since the Unix "
+                                                   "epoch a multiple of it), to thin long runs.")
+    fleets: list[CapacityFleetSpec] = Field(
+        default_factory=list, description="[[capacity.fleets]]: `fleet`, `territories`, `terminals` (default the "
+        "fleet's count), `spread` (uniform or population), `busy_hour_mbps`, `activity`, `seed`, `source`.")
+    background: list[CapacityBackgroundSpec] = Field(
+        default_factory=list, description="[[capacity.background]]: `territory`, `subscribers`, `spread` (default "
+        "population), `busy_hour_mbps`, `activity`, `seed`, `source`.")
+
+
 class AnalysesSpec(_Strict):
     """``[analyses]``: which analyses to run."""
 
@@ -300,6 +348,7 @@ class ScenarioSpec(_Strict):
     policy: PolicySpec = PolicySpec()
     pairs: list[PairSpec] = Field(default_factory=list)
     whatif: list[WhatIfSpec] = Field(default_factory=list)
+    capacity: CapacitySpec | None = Field(None, description="Capacity model (off when absent).")
     analyses: AnalysesSpec = AnalysesSpec()
     output: OutputSpec = OutputSpec()
     sweep: SweepSpec | None = Field(None, description="Variants run alongside the scenario (see [sweep]).")

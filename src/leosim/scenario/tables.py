@@ -23,5 +23,15 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "cost": ("month", "payer", "fleet", "terminals", "cost_usd", "kind"),
     "constellation": ("sat_id", "name", "shell", "plane", "slot", "status", "altitude_km", "inclination_deg",
                       "raan_deg", "arg_latitude_deg"),
+    "capacity_cells": ("time_utc", "cell", "territory", "terminals", "demand_mbps", "served_mbps", "beams",
+                       "satellites", "bottleneck"),
+    "throughput": ("time_utc", "site_id", "fleet", "demand_mbps", "served_mbps", "available_mbps", "bottleneck"),
+    "gateway_load": ("time_utc", "gateway", "load_mbps", "capacity_mbps"),
+    "capacity_summary": ("scope", "key", "terminals", "mean_demand_mbps", "served_fraction", "p5_mbps", "median_mbps",
+                         "at_capacity_frac", "refused"),
     "sweep": ("variant", "scope", "key", "name", "service_frac", "covered_frac", "median_rtt_ms", "p95_rtt_ms"),
 }
+
+CAPACITY_TABLES = ("capacity_cells", "throughput", "gateway_load", "capacity_summary")
+"""Tables written only when the scenario has a ``[capacity]`` section; the ``whatif`` table then gains a
+last column ``median_mbps`` (per-terminal median ``available_mbps``)."""

@@ -135,6 +135,9 @@ class ServiceAnswer:
     path: np.ndarray
     allowed: np.ndarray
     rule: np.ndarray
+    node_paths: tuple | None = None
+    """With ``serve(..., keep_paths=True)``: per rule book, per instant, the ``(n, L)`` int64 route rows
+    (Hypatia node ids, right-aligned, -1 padded) the capacity model loads."""
 
     @property
     def covered(self) -> np.ndarray:
@@ -308,9 +311,11 @@ class ServiceEngine:
         return Verdicts(np.asarray(allowed, bool), np.asarray(rule, np.int64), np.asarray(landing, bool))
 
     # ----- service ---------------------------------------------------------------------------------------
-    def serve(self, times: Times, position_km, books: Sequence[RuleBook], terminals: Terminals) -> ServiceAnswer:
+    def serve(self, times: Times, position_km, books: Sequence[RuleBook], terminals: Terminals, *,
+              keep_paths: bool = False) -> ServiceAnswer:
         """What ``terminals`` get at ``times`` under each rule book; ``position_km`` ``(T, N, 3)`` satellite
-        ITRS positions at those instants, km (NaN rows for satellites without a position)."""
+        ITRS positions at those instants, km (NaN rows for satellites without a position). ``keep_paths``
+        also keeps the routes as node-id rows (``ServiceAnswer.node_paths``)."""
         books = tuple(books)
         position_km = np.asarray(position_km, dtype=np.float64)
         n_book, n_t, n = len(books), len(times), len(terminals)
@@ -323,6 +328,7 @@ class ServiceEngine:
         path = np.full(shape, "", dtype=object)
         visible = np.zeros((n_t, n), np.int64)
         n_layout = len(self.sites) + (0 if terminals.extra is None else terminals.extra.count)
+        node_paths = [[None] * n_t for _ in books] if keep_paths else None
         for k in range(n_t):
             position = position_km[k]
             gsl = self.router.gsl_edges(position, terminals.extra)
@@ -339,10 +345,13 @@ class ServiceEngine:
                 rtt[b, k], gateway[b, k], pop[b, k] = routes.rtt_ms, routes.gateway, routes.dst
                 first_sat[b, k] = first_satellite(routes.paths, position.shape[0])
                 path[b, k] = path_strings(routes.paths)
+                if node_paths is not None:
+                    node_paths[b][k] = routes.paths
         return ServiceAnswer(books=books, visible_sats=visible, rtt_ms=rtt, gateway=gateway, pop=pop,
                              first_sat=first_sat, path=path.astype(str),
                              allowed=np.stack([v.allowed.T for v in verdicts]).reshape(shape),
-                             rule=np.stack([v.rule.T for v in verdicts]).reshape(shape))
+                             rule=np.stack([v.rule.T for v in verdicts]).reshape(shape),
+                             node_paths=None if node_paths is None else tuple(tuple(p) for p in node_paths))
 
     # ----- named pairs -----------------------------------------------------------------------------------
     def pair_router(self, mode: str | None = None) -> Router:

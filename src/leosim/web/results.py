@@ -34,7 +34,7 @@ class Results:
 
 
 def load_results(results_dir) -> Results:
-    """The ``sites`` and ``access`` tables of a ``leosim run`` folder."""
+    """The ``sites`` and ``access`` tables of a ``leosim run`` folder (and ``capacity_cells`` when present)."""
     import pandas as pd
 
     results_dir = Path(results_dir)
@@ -45,4 +45,7 @@ def load_results(results_dir) -> Results:
             raise LeosimInputError(f"no {name}.parquet in the results folder", source=str(results_dir))
         tables[name] = pd.read_parquet(path)
     tables["access"] = tables["access"].sort_values(["site_id", "time_utc"], kind="stable").reset_index(drop=True)
+    cells = results_dir / "capacity_cells.parquet"  # only runs with [capacity]
+    if cells.is_file():
+        tables["capacity_cells"] = pd.read_parquet(cells)
     return Results(tables, str(results_dir))

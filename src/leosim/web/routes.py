@@ -128,6 +128,17 @@ def rtt(request: Request, _: Reader, src: Annotated[str, Query(min_length=1, max
     return _state(request).rtt(src, dst, instant(from_, field="from"), instant(to, field="to"), float(step))
 
 
+@router.get("/capacity", summary="Capacity cells (demand, served, beams, bottleneck, H3 boundary) at the slot "
+                                 "holding an instant",
+            description="From the run's `capacity_cells` table when the server has results for that slot, else "
+                        "computed for it with the server's current rules. Needs a scenario with `[capacity]` "
+                        "(422 otherwise). Slots start at :12, :27, :42 and :57 s past the minute.")
+def capacity(request: Request, _: Reader, t: TimeParam) -> dict:
+    from .capacity import capacity_answer
+
+    return capacity_answer(_state(request), instant(t))
+
+
 @router.get("/territories", summary="GeoJSON of territories named by policy, with their state at an instant")
 def territories(request: Request, _: Reader, at: TimeParam = "now") -> dict:
     return _state(request).territories_geojson(instant(at, field="at"))

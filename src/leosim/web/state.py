@@ -58,7 +58,7 @@ class ServerState:
     def __init__(self, *, engine: ServiceEngine, constellation, window: Times, book: RuleBook | None = None,
                  db_path=None, scenario_name: str = "", results: Results | None = None, plan=None):
         self.engine = engine
-        self.plan = plan
+        self.plan = plan  # the scenario's plan (capacity model), None for the default state
         self.constellation = constellation
         self.sites: Sites = engine.sites
         self.territories = engine.territories

@@ -1,0 +1,189 @@
+"""Flow-level rate allocation on routes: strict priority between tiers, max-min fair within a tier.
+
+The numeric core works on *flow classes*: ``F`` groups of identical terminals (same cell, route, tier and
+demand), class ``f`` holding ``weight[f]`` active terminals that each ask for at most ``cap[f]`` Mbps. A
+sparse ``(F, R)`` incidence matrix ``A`` says how much of each resource one Mbps of the class uses
+(1 on its beam, ISLs and gateway feeder; the share of the cell's beam capacity a satellite provides on that
+satellite). A per-terminal rate ``x[f]`` is feasible when, on every resource ``r``,
+``sum_f A[f, r] · weight[f] · x[f] <= capacity[r]``.
+
+:func:`max_min_fair` computes the weighted max-min fair rates (progressive filling) without a loop over
+flows or resources: every round it computes each resource's fair level
+``(capacity − frozen load) / active weight``, then freezes at once (a) every class whose cap is at or below
+its resources' levels, at its cap, and (b) every class crossing a resource whose level is the lowest among
+all the classes crossing it, at that level. Such a resource cannot be relieved later (levels only rise as
+classes freeze below them), so each round is exact; the round with the global minimum always freezes
+something. Rounds ≈ the depth of the bottleneck chain, each ``O(nnz)``.
+
+:func:`allocate` applies the tiers: the highest ``tier`` is allocated on the full capacities, each next tier
+on what the tiers above left.
+
+:func:`available_rate_mbps` defines ``available_mbps``, what a speed test would see (see its docstring).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+BOTTLENECK_NONE = -1
+"""Bottleneck code of a class that gets its full demand (its cap binds, no resource)."""
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Result of :func:`allocate` for ``F`` classes and ``R`` resources.
+
+    ``rate_mbps`` ``(F,)`` per-terminal rate; ``bottleneck`` ``(F,)`` int64 resource index that froze the
+    class (:data:`BOTTLENECK_NONE` when its own cap did); ``load_mbps`` ``(R,)`` total load on each
+    resource; ``tier_load_mbps`` ``(n_tiers, R)`` load per tier (tiers in descending order, ``tiers``).
+    """
+
+    rate_mbps: np.ndarray
+    bottleneck: np.ndarray
+    load_mbps: np.ndarray
+    tier_load_mbps: np.ndarray
+    tiers: np.ndarray
+
+
+def _row_min(matrix: sp.csr_matrix, values_per_column: np.ndarray) -> np.ndarray:
+    """Per row, the minimum of ``values_per_column`` over the row's stored columns (inf for empty rows)."""
+    n_rows = matrix.shape[0]
+    out = np.full(n_rows, np.inf)
+    if matrix.nnz == 0:
+        return out
+    vals = values_per_column[matrix.indices]
+    starts = matrix.indptr[:-1]
+    nonempty = matrix.indptr[1:] > starts
+    out[nonempty] = np.minimum.reduceat(vals, starts[nonempty])
+    return out
+
+
+def _row_min_values(matrix: sp.csr_matrix, per_entry: np.ndarray) -> np.ndarray:
+    """Per row, the minimum of a value given per stored entry (inf for empty rows)."""
+    out = np.full(matrix.shape[0], np.inf)
+    if matrix.nnz == 0:
+        return out
+    starts = matrix.indptr[:-1]
+    nonempty = matrix.indptr[1:] > starts
+    out[nonempty] = np.minimum.reduceat(per_entry, starts[nonempty])
+    return out
+
+
+def max_min_fair(incidence, capacity_mbps, weight, cap_mbps) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted max-min fair per-terminal rates with caps (module docstring).
+
+    ``incidence``: sparse ``(F, R)`` with entries > 0; ``capacity_mbps`` ``(R,)`` >= 0; ``weight`` ``(F,)``
+    terminals per class (>= 0, fractional allowed); ``cap_mbps`` ``(F,)`` finite per-terminal demand.
+    Returns ``(rate_mbps (F,), bottleneck (F,))``; classes of zero weight get their cap's share as if
+    alone is not defined: they get rate 0 and bottleneck :data:`BOTTLENECK_NONE`.
+    """
+    a = sp.csr_matrix(incidence, dtype=np.float64)
+    a.sum_duplicates()
+    a.sort_indices()
+    n_flow, n_res = a.shape
+    cap = np.asarray(cap_mbps, dtype=np.float64).reshape(n_flow)
+    w = np.asarray(weight, dtype=np.float64).reshape(n_flow)
+    capacity = np.asarray(capacity_mbps, dtype=np.float64).reshape(n_res)
+    at = a.T.tocsr()  # (R, F)
+    rate = np.zeros(n_flow)
+    bottleneck = np.full(n_flow, BOTTLENECK_NONE, np.int64)
+    active = (w > 0) & (cap > 0)
+    frozen_load = np.zeros(n_res)
+    row_of_entry = np.repeat(np.arange(n_flow), np.diff(a.indptr))
+    for _ in range(n_flow + n_res + 1):  # each round freezes at least one class
+        if not active.any():
+            break
+        active_w = at @ np.where(active, w, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            level = np.where(active_w > 0, np.maximum(capacity - frozen_load, 0.0) / active_w, np.inf)
+        flow_level = _row_min(a, level)
+        limit = np.where(active, np.minimum(flow_level, cap), np.inf)
+        res_min = _row_min(at, limit)
+        is_bottleneck = (active_w > 0) & (res_min >= level)
+        by_cap = active & (cap <= flow_level)
+        # A class crossing a bottleneck resource freezes at that resource's level (= its flow level).
+        entry_hit = is_bottleneck[a.indices] & active[row_of_entry] & ~by_cap[row_of_entry]
+        hit_rows = row_of_entry[entry_hit]
+        by_res = np.zeros(n_flow, bool)
+        by_res[hit_rows] = True
+        # The first bottleneck resource in index order names the class's bottleneck.
+        first = np.full(n_flow, n_res, np.int64)
+        np.minimum.at(first, hit_rows, a.indices[entry_hit])
+        new_rate = np.where(by_cap, cap, np.where(by_res, flow_level, 0.0))
+        newly = by_cap | by_res
+        rate[newly] = new_rate[newly]
+        bottleneck[by_res] = first[by_res]
+        frozen_load += at @ np.where(newly, w * rate, 0.0)
+        active &= ~newly
+    return rate, bottleneck
+
+
+def allocate(incidence, capacity_mbps, weight, cap_mbps, tier) -> Allocation:
+    """Strict priority between tiers (higher ``tier`` first), weighted max-min fair within each tier.
+
+    Shapes as in :func:`max_min_fair`; ``tier`` ``(F,)`` int. Lower tiers see the capacity the higher ones
+    left: ``capacity − load of the tiers above``.
+    """
+    a = sp.csr_matrix(incidence, dtype=np.float64)
+    n_flow, n_res = a.shape
+    tier = np.asarray(tier, dtype=np.int64).reshape(n_flow)
+    w = np.asarray(weight, dtype=np.float64).reshape(n_flow)
+    cap = np.asarray(cap_mbps, dtype=np.float64).reshape(n_flow)
+    capacity = np.asarray(capacity_mbps, dtype=np.float64).reshape(n_res)
+    tiers = np.unique(tier)[::-1]
+    rate = np.zeros(n_flow)
+    bottleneck = np.full(n_flow, BOTTLENECK_NONE, np.int64)
+    tier_load = np.zeros((tiers.size, n_res))
+    used = np.zeros(n_res)
+    for k, t in enumerate(tiers):
+        rows = np.flatnonzero(tier == t)
+        sub = a[rows]
+        r, b = max_min_fair(sub, np.maximum(capacity - used, 0.0), w[rows], cap[rows])
+        rate[rows], bottleneck[rows] = r, b
+        tier_load[k] = sub.T @ (w[rows] * r)
+        used = used + tier_load[k]
+    return Allocation(rate_mbps=rate, bottleneck=bottleneck, load_mbps=used, tier_load_mbps=tier_load, tiers=tiers)
+
+
+def available_rate_mbps(incidence, capacity_mbps, weight, tier, allocation: Allocation, plan_cap_mbps) -> np.ndarray:
+    """``available_mbps`` per class: the rate one extra elastic flow (a speed test) from a terminal of the
+    class would get, on the class's route and in its tier, on top of everyone's load, within ``plan_cap_mbps``.
+
+    Precisely: on each resource ``r`` of the route, the probe (entry ``a`` of the class's incidence row) and
+    the tier's classes bottlenecked at ``r`` (weight ``n_r``) share what neither higher tiers (load ``H_r``;
+    lower tiers are pre-empted by strict priority) nor the tier's other classes (load ``F_r``, frozen
+    elsewhere or at their demand) use, at one common rate: ``y_r = max(0, C_r − H_r − F_r) / (n_r + a)``.
+    ``available = min(plan_cap, min_r y_r)``. On a resource with no class bottlenecked there this is its
+    free capacity; on a saturated one, a fair share among ``n_r + 1`` flows. It holds every other class's
+    rate fixed (a one-resource-at-a-time view of re-running the allocation with the probe added).
+    Returns ``(F,)`` Mbps.
+    """
+    a = sp.csr_matrix(incidence, dtype=np.float64)
+    a.sort_indices()
+    n_flow, n_res = a.shape
+    tier = np.asarray(tier, dtype=np.int64).reshape(n_flow)
+    w = np.asarray(weight, dtype=np.float64).reshape(n_flow)
+    capacity = np.asarray(capacity_mbps, dtype=np.float64).reshape(n_res)
+    plan = np.broadcast_to(np.asarray(plan_cap_mbps, dtype=np.float64), (n_flow,))
+    out = np.array(plan, dtype=np.float64)
+    rate, bneck = allocation.rate_mbps, allocation.bottleneck
+    higher = np.zeros(n_res)
+    for k, t in enumerate(allocation.tiers):
+        rows = np.flatnonzero(tier == t)
+        sub = a[rows]
+        b = bneck[rows]
+        hit = b >= 0
+        coef = np.zeros(rows.size)
+        if hit.any():
+            coef[hit] = np.asarray(sub[np.flatnonzero(hit), b[hit]]).ravel()
+        n_r = np.bincount(b[hit], weights=coef[hit] * w[rows][hit], minlength=n_res)
+        bott_load = np.bincount(b[hit], weights=coef[hit] * w[rows][hit] * rate[rows][hit], minlength=n_res)
+        other = allocation.tier_load_mbps[k] - bott_load
+        room = np.maximum(capacity - higher - other, 0.0)
+        per_entry = room[sub.indices] / (n_r[sub.indices] + sub.data)
+        out[rows] = np.minimum(out[rows], _row_min_values(sub, per_entry))
+        higher = higher + allocation.tier_load_mbps[k]
+    return out

@@ -1,0 +1,124 @@
+"""Capacity in the service pipeline: landing rights → route → **capacity** → verdict, one slot at a time.
+
+A :class:`CapacityService` is fixed for a scenario: the service engine, the capacity parameters and the
+demand rows (:class:`DemandRows`: explicit terminal sites, fleets spread over territories, background
+subscribers, each row standing for ``count`` terminals). At a slot instant, :meth:`CapacityService.slot`
+asks the engine what every row gets under each rule book (status, verdict, route, gateway) and feeds that,
+with the demand, to :func:`leosim.capacity.capacity_slot`. Policy acts first: denied, uncovered and
+unroutable rows offer no demand. Each row is routed and judged at its own place; its demand goes to the
+beams of the H3 cell that place falls in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..capacity import CapacityParams, SlotCapacity, Terminals, capacity_slot, locate_in_cells
+from ..timebase import Times
+from .engine import ServiceEngine
+from .engine import Terminals as AskedTerminals
+
+
+@dataclass(frozen=True)
+class DemandRows:
+    """``R`` demand rows: ``site_id`` (str; a fixed site's id, or a synthetic id for a cell of spread
+    terminals), ``fleet`` (str, '' for background subscribers), ``tenant``, ``lat_deg``, ``lon_deg``,
+    ``site`` (fixed site index in the engine, or -1: a place routed from its cell's centre), ``count``,
+    ``tier``, ``demand_mbps``, ``activity``, ``plan_cap_mbps``."""
+
+    site_id: np.ndarray
+    fleet: np.ndarray
+    tenant: np.ndarray
+    lat_deg: np.ndarray
+    lon_deg: np.ndarray
+    site: np.ndarray
+    count: np.ndarray
+    tier: np.ndarray
+    demand_mbps: np.ndarray
+    activity: np.ndarray
+    plan_cap_mbps: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.site_id.size)
+
+
+class CapacityService:
+    """Capacity of a scenario's demand rows, slot by slot, under the service engine's answers."""
+
+    def __init__(self, engine: ServiceEngine, params: CapacityParams, rows: DemandRows, *,
+                 gateway_capacity_mbps=None):
+        self.engine = engine
+        self.params = params
+        self.rows = rows
+        self.cells, self.cell_row = locate_in_cells(rows.lat_deg, rows.lon_deg, params.cell_resolution,
+                                                    engine.territories)
+        fixed = np.flatnonzero(rows.site >= 0)
+        placed = np.flatnonzero(rows.site < 0)
+        self.order = np.r_[fixed, placed]  # asked terminals: fixed sites first, then places
+        asked_fixed = engine.fixed_terminals(rows.site[fixed])
+        asked_places = engine.places(rows.lat_deg[placed], rows.lon_deg[placed], ids=rows.site_id[placed],
+                                     fleet=rows.fleet[placed], tenant=rows.tenant[placed])
+        self.asked = AskedTerminals(
+            site=np.r_[asked_fixed.site, asked_places.site], ids=np.r_[asked_fixed.ids, asked_places.ids],
+            country3=np.r_[asked_fixed.country3, asked_places.country3],
+            region=np.r_[asked_fixed.region, asked_places.region], fleet=np.r_[asked_fixed.fleet, asked_places.fleet],
+            tenant=np.r_[asked_fixed.tenant, asked_places.tenant], pop=np.r_[asked_fixed.pop, asked_places.pop],
+            extra=asked_places.extra)
+        self.territory = self.asked.territory  # of each asked row (in ``order``): where the rules place it
+        self.demand = Terminals.make(self.cell_row[self.order], tier=rows.tier[self.order],
+                                     demand_mbps=rows.demand_mbps[self.order], count=rows.count[self.order],
+                                     activity=rows.activity[self.order], plan_cap_mbps=rows.plan_cap_mbps[self.order])
+        self.gateway_sites = np.asarray(engine.gateways, dtype=np.int64)
+        self.gateway_ids = engine.sites.ids[self.gateway_sites]
+        self.gateway_capacity_mbps = (np.full(self.gateway_sites.size, params.gateway_capacity_mbps)
+                                      if gateway_capacity_mbps is None
+                                      else np.asarray(gateway_capacity_mbps, dtype=np.float64))
+
+    def slot(self, instant, position_km, books) -> list[SlotCapacity]:
+        """Capacity at one slot ``instant`` under each rule book, satellites at ``position_km`` ``(N, 3)`` km
+        (ITRS). Row ``i`` of each result is row ``order[i]`` of the demand rows."""
+        times = Times.from_utc([instant])
+        position_km = np.asarray(position_km, dtype=np.float64).reshape(-1, 3)
+        answer = self.engine.serve(times, position_km[None], books, self.asked, keep_paths=True)
+        status = answer.status
+        out = []
+        for b in range(len(answer.books)):
+            out.append(capacity_slot(self.cells, self.demand, status[b, 0], answer.allowed[b, 0],
+                                     answer.node_paths[b][0], answer.gateway[b, 0], position_km, self.params,
+                                     gateway_sites=self.gateway_sites,
+                                     gateway_capacity_mbps=self.gateway_capacity_mbps))
+        return out
+
+    def frames(self, instant, position_km, books, names) -> dict:
+        """The ``capacity_cells``, ``throughput`` and ``gateway_load`` rows of one slot, every rule book
+        (named ``names``) stacked with a leading ``variant`` column; the throughput rows carry ``refused``,
+        ``territory``, ``terminals`` and ``at_capacity`` for :func:`~leosim.capacity.capacity_summary`."""
+        import pandas as pd
+
+        from ..capacity.tables import capacity_cells_frame, gateway_load_frame, throughput_frame
+
+        rows, order = self.rows, self.order
+        out: dict[str, list] = {"capacity_cells": [], "throughput": [], "gateway_load": []}
+        for name, slot in zip(names, self.slot(instant, position_km, books), strict=True):
+            built = {"capacity_cells": capacity_cells_frame(instant, self.cells, slot),
+                     "throughput": throughput_frame(instant, rows.site_id[order], rows.fleet[order], slot,
+                                                    cell_row=self.demand.cell, territory=self.territory,
+                                                    terminals=self.demand.count),
+                     "gateway_load": gateway_load_frame(instant, self.gateway_ids, slot)}
+            for table, frame in built.items():
+                frame.insert(0, "variant", name)
+                out[table].append(frame)
+        return {table: pd.concat(parts, ignore_index=True) for table, parts in out.items()}
+
+
+def slot_at(instant, params: CapacityParams) -> np.datetime64:
+    """The start of the slot holding ``instant`` (the last slot boundary at or before it), ``datetime64[ns]``."""
+    from ..capacity.beams import slot_instants
+    from ..timebase import parse_utc
+
+    t = parse_utc(instant).astype("datetime64[ms]")  # slot boundaries are whole milliseconds
+    back = np.timedelta64(round(params.slot_s * 1e3), "ms")
+    found = slot_instants(t - back + np.timedelta64(1, "ms"), t + np.timedelta64(1, "ms"), params)
+    return found[-1].astype("datetime64[ns]")
