@@ -25,8 +25,6 @@ where the deciding rule comes from), ``country``, ``region``, ``state`` (the dec
 ``pop_reason`` (which PoP the traffic must reach and why: the best one, or the operator's published
 assignment, :func:`leosim.ground.pops.assign_pops`)."""
 
-NEAREST_REASON = 'nearest: best PoP ([ground] pop_assignment = "nearest")'
-"""``pop_reason`` of a terminal sent to its best PoP."""
 
 
 def default_engine(constellation, *, ground=None, territories=None, isls=None, min_elevation_deg=None,

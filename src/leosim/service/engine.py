@@ -39,6 +39,9 @@ STATUSES = ("ok", "no_coverage", "no_route", "denied")
 """Status of a terminal at an instant, in the order they are tested: nothing in view; in view but no way
 to a gateway with landing rights and a PoP; reachable but switched off by policy; served."""
 
+NEAREST_REASON = 'nearest: best PoP ([ground] pop_assignment = "nearest")'
+"""``pop_reason`` of a terminal sent to its best PoP."""
+
 TERMINAL_KINDS = ("terminal", "city")
 """Site kinds whose service is analysed (cities are terminals placed at a city)."""
 
@@ -284,8 +287,6 @@ class ServiceEngine:
         """``terminals`` with the PoP their traffic must reach under the settings' ``pop_assignment``, and
         why (``(n,)`` str): the best PoP (``nearest``), or the operator's assignment for each one's country
         (``published``) as of the settings' date, else ``instant``."""
-        from .access import NEAREST_REASON
-
         if self.network.pop_assignment != "published":
             return terminals, np.full(len(terminals), NEAREST_REASON, dtype=object)
         from dataclasses import replace

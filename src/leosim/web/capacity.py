@@ -34,15 +34,14 @@ def capacity_answer(state, t: np.datetime64) -> dict:
     cells, source = None, "computed"
     results = state.results
     table = results.tables.get("capacity_cells") if results is not None else None
-    if table is not None and len(table):
+    if table is not None and len(table) and state.results_apply():
         hit = table[table["time_utc"].to_numpy(dtype="datetime64[ns]") == slot]
         if len(hit):
             cells, source = hit, "results"
     if cells is None:
         position = state.positions_km(slot)
         book = state.rules()
-        with state._engine_lock:  # the engine's routers build lazy caches: one request at a time
-            frames = plan.capacity_service.frames(slot, position, [book], ["baseline"])
+        frames = plan.capacity_service.frames(slot, position, [book], ["baseline"])
         cells = frames["capacity_cells"]
         cells = cells[cells["terminals"] > 0]
     out = []

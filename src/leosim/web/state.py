@@ -260,7 +260,7 @@ class ServerState:
             terminals, _ = self.engine.assign_pops(terminals, times.utc[0])
         return terminals, self.engine.serve(times, positions, [self.rules()], terminals)
 
-    def _results_apply(self) -> bool:
+    def results_apply(self) -> bool:
         """Whether the run's tables answer for this server: they were computed with the scenario's rules,
         so only while the live store adds none."""
         return self.results is not None and len(self.rules().rules) == len(self.book.rules)
@@ -290,7 +290,7 @@ class ServerState:
         xyz = self.positions_km(t)
         times = Times(np.array([t], dtype="datetime64[ns]"))
         row = self.results.access_row(str(self.sites.ids[src]), t) if (
-            mode == "user" and dst_index == -1 and self._results_apply()) else None
+            mode == "user" and dst_index == -1 and self.results_apply()) else None
         terminals, answer = self._serve(src, dst_index if mode == "user" else -1, times, xyz[None])
         verdict = answer_dict(self.engine, terminals, answer, times, 0)
         if row is not None:
@@ -330,7 +330,7 @@ class ServerState:
         gateway = np.full(len(times), "", dtype=object)
         pop = np.full(len(times), "", dtype=object)
         todo = np.ones(len(times), dtype=bool)
-        if mode == "user" and dst_index == -1 and self._results_apply():
+        if mode == "user" and dst_index == -1 and self.results_apply():
             rows = self.results.access_rows(str(self.sites.ids[src]))
             if rows is not None and not rows.empty:
                 stamp = rows["time_utc"].to_numpy(dtype="datetime64[ns]")
