@@ -163,8 +163,20 @@ class Scenario:
             "notes": [f"{r.name}: {r.note}" for r in self.spec.regions if r.note]
             + [f"fleet {f.name}: {f.source}" for f in self.spec.policy.fleets if f.source],
             "variants": [{"name": v.name, "description": v.description} for v in plan.variants],
+            "sources": _sources(plan),
             "geometries": {key: plan.territories.geometry(key) for key in _map_keys(plan)},
         }
+
+
+def _sources(plan: Plan) -> list[dict]:
+    """The cited sources of the baseline rules and the fleets (report: links): one dict per rule or fleet
+    with a ``url`` or ``source``; keys ``what`` ('rule' or 'fleet'), ``subject`` (rule subject or fleet
+    name), ``key`` (territory key of a rule), ``state``, ``reason``, ``url``, ``source``."""
+    rules = [{"what": "rule", "subject": r.subject, "key": r.key, "state": r.state, "reason": r.reason,
+              "url": r.url, "source": r.source} for r in plan.rules if r.url or r.source]
+    fleets = [{"what": "fleet", "subject": f.name, "key": "", "state": "", "reason": "", "url": f.url,
+               "source": f.source} for f in plan.fleets if f.url or f.source]
+    return rules + fleets
 
 
 def _map_keys(plan) -> list[str]:
