@@ -211,7 +211,7 @@ def test_numbers_are_formatted_from_the_tables(report):
     cost = _section(report, "cost")
     assert "$65,000" in cost and "$315,000" in cost  # a cell, and the grand total 120k + 130k + 65k
     whatif = _section(report, "whatif")
-    assert "31.2" in whatif and '<th colspan="6" class="group">Taiwan on</th>' in whatif
+    assert "31.2" in whatif and '<th colspan="5" class="group">Taiwan on</th>' in whatif
 
 
 def test_path_change_rate_is_changes_over_window_hours():

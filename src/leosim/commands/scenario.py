@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import LeosimInputError
+from ..timebase import format_duration
 from ._options import progress_bar
 
 
@@ -54,9 +55,9 @@ def run(scenario_file, out, workers, backend, scheduler, resume, chunk_steps, no
         written = parquet_folder_to_csv(out, out)
         click.echo(f"wrote {len(written)} CSV tables beside the Parquet ones in {out}", err=True)
     meta = result.meta
-    hours = meta["instants"] * float(meta["step_s"]) / 3600.0
+    window = format_duration(meta["instants"] * float(meta["step_s"]))
     click.echo(f"{meta['scenario']}: {meta['instants']} instants every {float(meta['step_s']):g} s from "
-               f"{meta['start']} ({hours:.1f} h), {meta['satellites']} satellites")
+               f"{meta['start']} ({window}), {meta['satellites']} satellites")
     for line in summary_lines(result.summary(), result.tables.get("whatif")):
         click.echo(line)
     click.echo(f"results in {out}" + ("" if no_report else f" (open {out}/report.html)"))

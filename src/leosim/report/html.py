@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..constants import MIN_STRETCH_DISTANCE_KM
+from ..timebase import format_duration
 from . import plots
 from .maps import map_figures
 from .render import SPLIT_LABELS, STATE_COLOURS, png_data_uri, site_groups, site_names, site_order, usable
@@ -216,7 +217,7 @@ def _summary(tables, meta) -> str | None:
         cards.append((fmt_int(meta["satellites"]), "satellites"))
     hours = plots.window_hours(tables, meta)
     if np.isfinite(hours):
-        cards.append((f"{hours:.1f} h", "window simulated"))
+        cards.append((format_duration(hours * 3600.0), "window simulated"))
     served, median = _served_rtt(access)
     if np.isfinite(served):
         cards.append((fmt_pct(served), "of terminal-instants served"))
@@ -359,8 +360,13 @@ def _latency(tables, meta) -> str | None:
                         "would give if allowed (their CDF covers the denied instants only).")
         parts.append(_figure(pairs, caption, "RTT between named pairs"))
     if users is not None:
-        parts.append(_figure(users, "User mode: each terminal to its best PoP when routable, grouped by territory; "
-                                    "denied places show the RTT they would get.", "RTT from terminals to PoPs"))
+        caption = ("User mode: RTT from each terminal to its best PoP when routable (denied places included, with "
+                   "the RTT they would get). "
+                   + ("Per PoP, over the terminal-instants it served (box: quartiles and median, whiskers: 5th to "
+                      "95th percentile; term.: terminals that used it at some instant), and the CDF over all "
+                      "terminal-instants." if plots.user_latency_as_distributions(tables)
+                      else "Grouped by territory: median over its terminals with the min-max band."))
+        parts.append(_figure(users, caption, "RTT from terminals to PoPs"))
     if summary is not None:
         names = site_names(tables)
         rows = summary.copy()
@@ -627,7 +633,7 @@ def build_report(tables: dict[str, pd.DataFrame], meta: dict) -> str:
     if meta.get("start"):
         hours = plots.window_hours(tables, meta)
         window.append(f"Window from {fmt_instant(meta['start'])}"
-                      + (f", {hours:.1f} h" if np.isfinite(hours) else ""))
+                      + (f", {format_duration(hours * 3600.0)}" if np.isfinite(hours) else ""))
     if meta.get("step_s") is not None:
         window.append(f"every {float(meta['step_s']):g} s")
     header = [f"<h1>{esc(title)}</h1>"]

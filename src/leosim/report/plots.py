@@ -237,7 +237,7 @@ def user_latency_figure(tables: dict):
     names = territory_names(tables)
     group = routable["site_id"].astype(str).map(lambda s: territory_of.get(s, "") or "(sea)")
     summary = usable(tables, "latency_summary", ("src", "dst", "fibre_rtt_ms"))
-    if group.nunique() > MAX_USER_SERIES or ("pop" in routable and routable["pop"].nunique() > MAX_USER_SERIES):
+    if user_latency_as_distributions(tables):
         return _user_latency_distributions(routable)
     with report_style():
         fig = new_figure(FULL_WIDTH_IN + 1.5, 3.8)
@@ -277,6 +277,21 @@ _HORIZONTAL_BOXES = ({"orientation": "horizontal"} if tuple(int(v) for v in matp
                      >= (3, 10) else {"vert": False})
 
 
+def user_latency_as_distributions(tables: dict) -> bool:
+    """Whether :func:`user_latency_figure` draws distributions per PoP (more than :data:`MAX_USER_SERIES`
+    territories or PoPs among the routable terminals) instead of a line per territory."""
+    access = usable(tables, "access", ("site_id", "routable", "rtt_ms"))
+    if access is None:
+        return False
+    routable = access[access["routable"].astype(bool)]
+    sites = usable(tables, "sites", ("site_id", "territory"))
+    territories = (routable["site_id"].astype(str).map(dict(zip(sites["site_id"].astype(str),
+                                                                sites["territory"].astype(str), strict=True)))
+                   if sites is not None else pd.Series("", index=routable.index))
+    pops = routable["pop"].nunique() if "pop" in routable else 0
+    return bool(territories.nunique() > MAX_USER_SERIES or pops > MAX_USER_SERIES)
+
+
 def _user_latency_distributions(routable: pd.DataFrame):
     """Many terminals: the RTT distribution per PoP (box plots over terminal-instants, whiskers at the 5th and
     95th percentiles, sorted by median; the number of terminals in the label) and the CDF of every
@@ -289,7 +304,7 @@ def _user_latency_distributions(routable: pd.DataFrame):
         fig = new_figure(FULL_WIDTH_IN + 1.5, 1.6 + 0.24 * len(groups))
         box_ax, cdf_ax = fig.subplots(1, 2, width_ratios=(1.6, 1.0))
         data = [rows["rtt_ms"].to_numpy(dtype=float) for _, rows in groups]
-        labels = [f"{name} ({rows['site_id'].nunique()} terminals)" for name, rows in groups]
+        labels = [f"{name} ({rows['site_id'].nunique()} term.)" for name, rows in groups]
         box_ax.boxplot(data, **_HORIZONTAL_BOXES, whis=(5, 95), showfliers=False, widths=0.6,
                        medianprops={"color": series_colour(1)}, patch_artist=True,
                        boxprops={"facecolor": "#dbe6f3", "edgecolor": series_colour(0)})
@@ -297,11 +312,11 @@ def _user_latency_distributions(routable: pd.DataFrame):
         box_ax.invert_yaxis()
         box_ax.set_xlim(left=0)
         box_ax.set_xlabel("Round-trip time (ms)")
-        box_ax.set_title("RTT from terminals to each PoP (box: quartiles, whiskers: 5-95 %)")
+        box_ax.set_title("RTT to each PoP")
         box_ax.grid(axis="y", visible=False)
         x, y = _ecdf(routable["rtt_ms"].to_numpy(dtype=float))
         cdf_ax.step(x, y, where="post", color=series_colour(0))
-        cdf_ax.set_title("Distribution over all terminals (CDF)")
+        cdf_ax.set_title("All terminals (CDF)")
         cdf_ax.set_xlabel("Round-trip time (ms)")
         cdf_ax.set_ylabel("Fraction of terminal-instants")
         cdf_ax.set_xlim(left=0)
