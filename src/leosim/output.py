@@ -113,7 +113,8 @@ def parquet_folder_to_csv(results_dir, csv_dir) -> list[Path]:
     :class:`LeosimInputError` when ``results_dir`` holds no Parquet table."""
     results_dir, csv_dir = Path(results_dir), Path(csv_dir)
     tables = sorted(p for p in results_dir.rglob("*.parquet") if not p.name.startswith("."))
-    tables = [p for p in tables if csv_dir.resolve() not in p.resolve().parents]
+    if csv_dir.resolve() != results_dir.resolve():  # a CSV folder inside the results: not a source
+        tables = [p for p in tables if csv_dir.resolve() not in p.resolve().parents]
     if not tables:
         raise LeosimInputError("no Parquet tables found (expected a leosim results folder)",
                                source=str(results_dir))
