@@ -160,8 +160,7 @@ class Scenario:
             "isl": self.spec.network.isl, "input_sha256": plan.input_hashes,
             "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "leosim_version": leosim_version(), "limitations": list(LIMITATIONS),
-            "notes": [f"{r.name}: {r.note}" for r in self.spec.regions if r.note]
-            + [f"fleet {f.name}: {f.source}" for f in self.spec.policy.fleets if f.source],
+            "notes": [f"{r.name}: {r.note}" for r in self.spec.regions if r.note],  # fleets' sources: "sources"
             "variants": [{"name": v.name, "description": v.description} for v in plan.variants],
             "sources": _sources(plan),
             "geometries": {key: plan.territories.geometry(key) for key in _map_keys(plan)},
