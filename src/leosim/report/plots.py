@@ -34,7 +34,7 @@ BAR_ROW_IN = 0.28
 #: More series than this in one panel: the coverage plot switches from lines to a heat map.
 MAX_LINES = 8
 #: Room above the tallest cost bar for the "illustrative" tag (factor on the maximum).
-COST_HEADROOM = 1.15
+COST_HEADROOM = 1.25
 #: More territories than this in the user-mode latency figure: distributions (box plots) instead of lines.
 MAX_USER_SERIES = 8
 #: Seconds per hour.
@@ -547,6 +547,11 @@ def path_changes_figure(tables: dict, meta: dict | None = None):
         ax.set_xlabel("Path changes per hour")
         ax.set_title("Path dynamics: how often the route changes")
         ax.grid(axis="y", visible=False)
+        step_s = step_seconds(tables, meta)
+        if np.isfinite(step_s) and step_s > 0:  # the most changes per hour the time step can show
+            ax.axvline(SECONDS_PER_HOUR / step_s, color="#555555", linestyle="--", linewidth=1.0,
+                       label=f"one change per {step_s:g} s step: the most this run can see")
+            fig.legend(loc="outside lower center")
     return fig
 
 
