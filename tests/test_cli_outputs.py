@@ -59,3 +59,12 @@ def test_run_summary_puts_the_whatif_beside_the_baseline_and_names_each_statisti
     assert any("median round-trip time over the served" in line for line in lines)
     assert any(line.startswith("[1] what-if 'Taiwan switched on'") for line in lines)
     assert summary_lines(summary, None)[0].count("|") == 0
+
+
+def test_progress_bars_stay_quiet_off_a_terminal(capsys):
+    from leosim.commands._options import progress_bar
+
+    update, close = progress_bar("rtt")  # pytest's stderr is not a TTY: no bar, nothing printed
+    assert update is None
+    close()
+    assert capsys.readouterr().err == ""
