@@ -210,7 +210,7 @@ def _summary(tables, meta) -> str | None:
     cards = []
     if sites is not None:
         kinds = sites["kind"].astype(str).value_counts()
-        for kind, text in (("terminal", "terminals"), ("gateway", "gateways"), ("pop", "PoPs")):
+        for kind, text in (("terminal", "terminals"), ("city", "cities"), ("gateway", "gateways"), ("pop", "PoPs")):
             if kind in kinds:
                 cards.append((fmt_int(kinds[kind]), text))
     if meta.get("satellites") is not None:
