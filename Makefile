@@ -30,7 +30,7 @@ run: $(STAMP)
 	$(BIN)/leosim run examples/ukraine-taiwan-2024.toml --out results/ukraine-taiwan-2024
 
 ## The test suite: lint, then every test (slow and browser tests included). For a quick loop while
-## developing: .venv/bin/python -m pytest -m "not slow" (under 3 minutes).
+## developing: .venv/bin/python -m pytest -m "not slow" (tests over ~5 s are marked slow).
 test: $(STAMP) $(WEB_STAMP) browser
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/python -m pytest
