@@ -6,9 +6,12 @@
     (user mode: satellites, ISLs, ~135 gateways, 23 PoPs). Target: <= 100 ms per step.
 (c) peak memory of `leosim rtt` for (a) over one hour at 1 s (3,600 steps, 17.8 M rows written to Parquet).
     Target: < 2 GiB. Skipped unless --memory is given (it takes a few minutes).
+(d) --real: the real constellation of ../shared/data/starlink-2025-12-06.tle (~9,000 satellites; the ~7,500
+    operational ones after inference, +Grid on the inferred planes) + the same 1,000 cities to the best PoP,
+    as (b). Target: <= 2x the per-step time of (b).
 
 Positions are propagated before timing (a, b): this is links + graph + Dijkstra + paths.
-Run: python bench/bench_rtt.py [--steps 30] [--memory]
+Run: python bench/bench_rtt.py [--steps 30] [--memory] [--real]
 """
 
 from __future__ import annotations
@@ -53,15 +56,38 @@ def case_a(steps: int) -> None:
     report("(a) starlink-550 + 100 cities, 4,950 pairs, isl", per_step_ms(router, positions, src, dst), 30)
 
 
-def case_b(steps: int) -> None:
+def case_b(steps: int) -> np.ndarray:
     sats = Constellation.preset("starlink-gen1")
     sites = Sites.concat([default_cities(1000), default_ground_infrastructure()])
     positions = sats.positions_km(Times.from_range("2024-10-25T00:00:00Z", steps, 1.0))
     router = Router(sites.ecef_km, sites.kinds, mode="user", isls=plus_grid_isls(sats.shell, sats.plane, sats.slot),
                     site_up=sites.up, min_elevation_deg=25.0)
     src = np.flatnonzero(sites.kinds == "city")
-    report("(b) starlink-gen1 + 1,000 cities to best PoP, user", per_step_ms(router, positions, src,
-                                                                             np.full(src.size, -1)), 100)
+    timings = per_step_ms(router, positions, src, np.full(src.size, -1))
+    report("(b) starlink-gen1 + 1,000 cities to best PoP, user", timings, 100)
+    return timings
+
+
+def case_d(steps: int, gen1_ms: np.ndarray) -> None:
+    from leosim.network.links import default_isls
+    from leosim.orbits.inference import infer_constellation
+
+    path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "starlink-2025-12-06.tle"
+    if not path.is_file():
+        print(f"(d) skipped: {path} not found")
+        return
+    start = time.perf_counter()
+    sats = infer_constellation(Constellation.from_file(path))
+    isls = default_isls(sats)
+    setup_s = time.perf_counter() - start
+    sites = Sites.concat([default_cities(1000), default_ground_infrastructure()])
+    positions = sats.positions_km(Times.from_range("2025-12-06T12:00:00Z", steps, 1.0))
+    router = Router(sites.ecef_km, sites.kinds, mode="user", isls=isls, site_up=sites.up, min_elevation_deg=25.0)
+    src = np.flatnonzero(sites.kinds == "city")
+    timings = per_step_ms(router, positions, src, np.full(src.size, -1))
+    report(f"(d) real 2025-12-06 ({len(sats):,} operational satellites, {len(isls):,} ISLs; load + inference + "
+           f"ISLs {setup_s:.1f} s) + 1,000 cities to best PoP, user", timings, 2 * float(np.median(gen1_ms)))
+    print(f"    ratio to (b): {np.median(timings) / np.median(gen1_ms):.2f} (target <= 2)")
 
 
 def case_c() -> None:
@@ -87,9 +113,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--memory", action="store_true", help="also run (c), a one-hour run (minutes)")
+    parser.add_argument("--real", action="store_true", help="also run (d), the real snapshot (../shared/data)")
     args = parser.parse_args()
     _common.pin_one_core()
     case_a(args.steps)
-    case_b(args.steps)
+    gen1 = case_b(args.steps)
+    if args.real:
+        case_d(args.steps, gen1)
     if args.memory:
         case_c()

@@ -24,3 +24,18 @@ def starlink_snapshot() -> Path:
     if not STARLINK_SNAPSHOT.exists():
         pytest.skip(f"shared data not found: {STARLINK_SNAPSHOT}")
     return STARLINK_SNAPSHOT
+
+
+def _hypothesis_profiles() -> None:
+    """Property-based tests explore new examples on a developer's machine, and run a fixed, derandomized
+    set in CI (CI=true), so that a green CI stays green for the same code."""
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, print_blob=True)
+    settings.register_profile("dev", print_blob=True)
+    settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+_hypothesis_profiles()

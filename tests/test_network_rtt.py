@@ -8,7 +8,6 @@ import pytest
 from leosim.constants import MEAN_EARTH_RADIUS_KM
 from leosim.errors import LeosimInputError
 from leosim.ground.geodesy import enu_basis, geodetic_to_ecef
-from leosim.network._synthetic import walker_ecef_km
 from leosim.network.links import plus_grid_isls
 from leosim.network.references import (
     fibre_rtt_ms,
@@ -18,7 +17,8 @@ from leosim.network.references import (
     vacuum_rtt_ms,
 )
 from leosim.network.routing import Router
-from leosim.network.rtt import RttAccumulator, rtt_over_time
+from leosim.network.rtt import RttAccumulator, rtt_over_time, rtt_statistics
+from synthetic import walker_ecef_km
 
 N_SITES = 10
 
@@ -147,3 +147,24 @@ def test_fibre_and_vacuum_rtt():
     assert s_vacuum[0] == pytest.approx(100.0 / refs.vacuum_rtt_ms[0])
     assert np.isnan(s_fibre[1:]).all()
     assert np.isnan(stretch(10.0, 0.0))
+
+
+def test_rtt_statistics_match_the_statistics_module():
+    # Independent reference: Python's statistics module (median; quantiles with the 'inclusive' method are
+    # numpy's linear interpolation), column by column over the finite values. 1e-9 ms: float round-off.
+    import statistics
+
+    rng = np.random.default_rng(7)
+    rtt = rng.uniform(20.0, 90.0, (37, 4))
+    rtt[rng.random(rtt.shape) < 0.3] = np.nan
+    rtt[:, 3] = np.nan  # a pair that never has a path
+    stats = rtt_statistics(rtt)
+    for p in range(3):
+        finite = [float(v) for v in rtt[:, p] if np.isfinite(v)]
+        assert stats.min_ms[p] == min(finite) and stats.max_ms[p] == max(finite)
+        assert stats.median_ms[p] == pytest.approx(statistics.median(finite), abs=1e-9)
+        assert stats.p95_ms[p] == pytest.approx(statistics.quantiles(finite, n=100, method="inclusive")[94], abs=1e-9)
+        assert stats.fraction_no_path[p] == pytest.approx(1.0 - len(finite) / 37, abs=1e-15)
+    assert np.isnan([stats.min_ms[3], stats.median_ms[3], stats.p95_ms[3], stats.max_ms[3]]).all()
+    assert stats.fraction_no_path[3] == 1.0
+    assert np.isnan(rtt_statistics(np.empty((0, 2))).fraction_no_path).all()  # no instants: unknown, not 0

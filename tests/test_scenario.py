@@ -31,7 +31,7 @@ def reduced(scenario: Scenario, duration_s: float = 600.0, step_s: float = 60.0)
 
 @pytest.fixture(scope="module")
 def seed_result():
-    return reduced(Scenario.from_toml(SEED)).run(report=False)
+    return reduced(Scenario.from_toml(SEED)).run()
 
 
 def status_of(result, site_id, table="access", variant=None):
@@ -121,9 +121,9 @@ def test_cost_rolls_up_per_payer_and_month(seed_result):
 @pytest.mark.slow
 def test_identical_tables_across_runs_and_workers(tmp_path):
     scenario = reduced(Scenario.from_toml(SEED), duration_s=300, step_s=30)
-    one = scenario.run(tmp_path / "one", report=False, chunk_steps=4)
+    one = scenario.run(tmp_path / "one", chunk_steps=4)
     two = reduced(Scenario.from_toml(SEED), duration_s=300, step_s=30).run(tmp_path / "two", workers=2,
-                                                                           report=False, chunk_steps=3)
+                                                                           chunk_steps=3)
     assert set(one.tables) == set(two.tables)
     for name in one.tables:
         pd.testing.assert_frame_equal(one[name], two[name], check_exact=True, obj=name)
@@ -140,8 +140,9 @@ def test_cli_run_writes_a_complete_folder(tmp_path):
     assert result.exit_code == 0, result.output
     assert "TWN" in result.output and "UKR" in result.output
     assert (out / "manifest.json").exists() and (out / "scenario.resolved.json").exists()
-    # `sweep` is written only for scenarios with a [sweep] section (docs/outputs.md); the seed has none.
-    assert {p.stem for p in out.glob("*.parquet")} == set(TABLE_COLUMNS) - {"sweep"}
+    # `sweep` is written only for scenarios with a [sweep] section and `constellation` only for element
+    # files (docs/outputs.md); the seed has neither.
+    assert {p.stem for p in out.glob("*.parquet")} == set(TABLE_COLUMNS) - {"sweep", "constellation"}
 
 
 @pytest.mark.slow  # a subprocess run of the seed scenario, killed part-way

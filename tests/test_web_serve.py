@@ -54,9 +54,13 @@ def test_serve_process_logs_no_token(tmp_path):
         assert answer.status_code == 201 and answer.json()["author"] == "carol"
         assert httpx.post(base + "/api/policy", json=change).status_code == 401
         assert httpx.get(base + "/api/positions", params={"t": "2024-10-25T06:00:00Z"}).status_code == 200
+        # A token sent in a query string is not used for auth (401 for a write) and never reaches the log.
+        assert httpx.post(base + "/api/policy", params={"token": token}, json=change).status_code == 401
+        assert httpx.get(base + "/api/health", params={"access_token": token}).status_code == 200
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
     output = log_path.read_text()
     assert "POST /api/policy" in output and "201" in output  # the access log is on...
     assert token not in output and token[len("leosim_"):][:12] not in output  # ...and carries no token
+    assert "/api/policy?token=[redacted]" in output and "/api/health?access_token=[redacted]" in output

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import click
-import numpy as np
+from typing import TYPE_CHECKING
 
+import click
+
+from ..constants import DEFAULT_MIN_ELEVATION_DEG, RTT_CHUNK_BYTES
 from ..errors import LeosimInputError
 from ._options import make_times, progress_bar
+
+if TYPE_CHECKING:
+    import numpy as np
 
 RTT_COLUMNS = ("time_s", "time_utc", "src", "dst", "rtt_ms", "hops", "path")
 """The columns ``leosim rtt`` writes, in order (a contract)."""
@@ -38,6 +43,8 @@ def _load_network(constellation, tle, hypatia):
 
 def _load_sites(spec: str, network, mode: str):
     """Sites from ``FILE``, ``default-cities:N`` or ``hypatia``; user mode adds the default gateways and PoPs."""
+    import numpy as np
+
     from ..ground.sites import Sites, default_cities, default_ground_infrastructure
 
     if spec == "hypatia":
@@ -61,19 +68,16 @@ def _load_sites(spec: str, network, mode: str):
 
 
 def _isls(isl: str | None, constellation, network):
-    from ..network.links import load_isl_file, plus_grid_isls
+    import numpy as np
+
+    from ..network.links import default_isls, load_isl_file
 
     if isl is None:
         isl = "plus-grid"
     if isl == "none":
         return np.zeros((0, 2), dtype=np.int64)
     if isl == "plus-grid":
-        if network is not None:
-            return network.isls
-        if (constellation.plane < 0).any():
-            raise LeosimInputError("plus-grid ISLs need planes and slots, which element files do not give; "
-                                   "use --isl none or --isl FILE", field="--isl")
-        return plus_grid_isls(constellation.shell, constellation.plane, constellation.slot)
+        return default_isls(constellation, given=None if network is None else network.isls)
     return load_isl_file(isl, n_satellites=len(constellation))
 
 
@@ -82,6 +86,8 @@ def _pairs(sites, pair_args, all_pairs: bool, mode: str) -> tuple[np.ndarray, np
     the names written for them: what the user typed for ``--pair``, the site's name for ``--all-pairs``
     ('' for a best PoP: the PoP found is written then)."""
     src, dst, src_names, dst_names = [], [], [], []
+    import numpy as np
+
     for a, b in pair_args:
         src.append(sites.index_of(a))
         best_pop = mode == "user" and b.lower() in ("pop", "best-pop")
@@ -111,6 +117,8 @@ def _pairs(sites, pair_args, all_pairs: bool, mode: str) -> tuple[np.ndarray, np
 def _isl_note(isl_report, counts: dict[str, int]) -> None:
     """Add one instant's left-out ISLs to ``counts``, each link once: a link that is both too long and
     Earth-blocked (with the default length limit the two conditions coincide) counts once, under both names."""
+    import numpy as np
+
     links, inverse = np.unique(isl_report.link_index, return_inverse=True)
     if links.size == 0:
         return
@@ -142,8 +150,8 @@ def _isl_note(isl_report, counts: dict[str, int]) -> None:
               show_default=True, help="Routing mode.")
 @click.option("--isl", "isl", help="ISLs: plus-grid (default), none, or an isls.txt file.")
 @click.option("--min-elevation", "min_elevation_deg", type=float,
-              help="Elevation mask, degrees (default 25; with --hypatia, Hypatia's max GSL length is used "
-                   "unless this is given).")
+              help=f"Elevation mask, degrees (default {DEFAULT_MIN_ELEVATION_DEG:g}; with --hypatia, Hypatia's max "
+                   "GSL length is used unless this is given).")
 @click.option("--fibre", "fibre", type=click.Path(dir_okay=False),
               help="User mode: CSV of measured gateway-to-PoP fibre (gateway, pop, distance_km); unlisted pairs "
                    "use the great circle.")
@@ -155,6 +163,9 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
     Columns: time_s, time_utc, src, dst, rtt_ms, hops, path (space-separated node ids: satellites
     0..N-1, then site j as N+j, Hypatia's numbering; empty when there is no path, with rtt_ms NaN).
     """
+    import numpy as np
+
+    from ..network.paths import path_strings
     from ..network.routing import Router
     from ..output import TableWriter, table_format
 
@@ -165,7 +176,8 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
     sites = _load_sites(sites_spec, network, mode)
     src, dst, src_names, dst_names = _pairs(sites, pair_args, all_pairs, mode)
     times = make_times(start, duration_s, step_s, sats.epoch if network is None else network.epoch)
-    gsl = {"site_up": sites.up, "min_elevation_deg": 25.0 if min_elevation_deg is None else min_elevation_deg}
+    gsl = {"site_up": sites.up,
+           "min_elevation_deg": DEFAULT_MIN_ELEVATION_DEG if min_elevation_deg is None else min_elevation_deg}
     if network is not None and min_elevation_deg is None:
         gsl = {"max_gsl_length_km": network.max_gsl_length_km}
     if fibre is not None and mode != "user":
@@ -177,14 +189,13 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
     router = Router(sites.ecef_km, sites.kinds, mode=mode, isls=_isls(isl, sats, network),
                     max_isl_length_km=network.max_isl_length_km if network is not None else None, **gsl)
     ids = np.asarray(sites.ids, dtype=str)
-    max_bytes = 64 * 1024 * 1024
     left_out: dict[str, int] = {}  # ISLs not usable at an instant, by reason (too long, Earth-blocked, ...)
     update, close = progress_bar("rtt", unit="instant")
     done = 0
     try:
         writer = TableWriter(out)
         with writer:
-            for states in sats.iter_states(times, max_bytes=max_bytes):
+            for states in sats.iter_states(times, max_bytes=RTT_CHUNK_BYTES):
                 offsets = (states.times.utc - times.utc[0]).astype(np.int64) / 1e9
                 for k in range(len(states.times)):
                     routes = router.route(states.position_km[k], src, dst)
@@ -194,7 +205,7 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
                                   "time_utc": np.full(src.size, states.times.utc[k]),
                                   "src": src_names, "dst": np.where(dst_names != "", dst_names, best),
                                   "rtt_ms": routes.rtt_ms, "hops": routes.hops.astype(np.int64),
-                                  "path": _paths_text(routes.paths)})
+                                  "path": path_strings(routes.paths)})
                     done += 1
                     if update is not None:
                         update(done, len(times))
@@ -205,7 +216,3 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
         listed = ", ".join(f"{count} {reason}" for reason, count in sorted(left_out.items()))
         click.echo(f"note: ISLs left out (link-instants): {listed}", err=True)
 
-
-def _paths_text(paths: np.ndarray) -> np.ndarray:
-    """Space-separated node ids per row of a padded path array ('' where there is no path)."""
-    return np.array([" ".join(str(n) for n in row if n >= 0) for row in paths.tolist()], dtype=object)

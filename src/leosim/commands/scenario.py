@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ..errors import LeosimInputError
-from ..timebase import format_duration
 from ._options import progress_bar
 
 
@@ -39,28 +37,40 @@ def register(group) -> None:
 def run(scenario_file, out, workers, backend, scheduler, resume, chunk_steps, no_report, formats):
     """Run a scenario: Parquet tables, the resolved scenario and report.html in --out."""
     from ..scenario import Scenario
+    from ..scenario.backends import make_backend
 
+    # The backend first: a missing extra (dask) or a bad --scheduler fails before the scenario loads.
+    backend = make_backend(backend, workers=workers, scheduler=scheduler)
     scenario = Scenario.from_toml(scenario_file)
     _ = scenario.plan  # resolve inputs first: bad input fails before any work starts
     update, close = progress_bar("run", unit="chunk")
     try:
-        result = scenario.run(out, workers=workers, chunk_steps=chunk_steps, progress=update,
-                              report=False if no_report else None, backend=backend, scheduler=scheduler,
+        result = scenario.run(out, workers=workers, chunk_steps=chunk_steps, progress=update, backend=backend,
                               resume=resume)
     finally:
         close()
-    if "csv" in formats:
-        from ..output import parquet_folder_to_csv
+    want_report = scenario.spec.output.report and not no_report
+    if want_report:
+        from ..output import output_errors
+        from ..report import write_report
 
-        written = parquet_folder_to_csv(out, out)
+        with output_errors(out):
+            write_report(result)
+    if "csv" in formats:
+        from ..output import output_errors, parquet_folder_to_csv
+
+        with output_errors(out):
+            written = parquet_folder_to_csv(out, out)
         click.echo(f"wrote {len(written)} CSV tables beside the Parquet ones in {out}", err=True)
+    from ..timebase import format_duration
+
     meta = result.meta
     window = format_duration(meta["instants"] * float(meta["step_s"]))
     click.echo(f"{meta['scenario']}: {meta['instants']} instants every {float(meta['step_s']):g} s from "
                f"{meta['start']} ({window}), {meta['satellites']} satellites")
     for line in summary_lines(result.summary(), result.tables.get("whatif")):
         click.echo(line)
-    click.echo(f"results in {out}" + ("" if no_report else f" (open {out}/report.html)"))
+    click.echo(f"results in {out}" + (f" (open {out}/report.html)" if want_report else ""))
 
 
 def _ms(value) -> str:
@@ -133,8 +143,6 @@ def schema(out):
     if out is None:
         click.echo(text)
         return
-    try:
-        with open(out, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-    except OSError as error:
-        raise LeosimInputError(f"cannot write: {error.strerror}", source=out) from None
+    from ..output import write_text_atomically
+
+    write_text_atomically(out, text + "\n")  # a failure: LeosimOutputError naming --out (exit 1)

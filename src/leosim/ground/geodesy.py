@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..constants import WGS84_A_KM, WGS84_B_KM, WGS84_E2
+from ..constants import MEAN_EARTH_RADIUS_KM, WGS84_A_KM, WGS84_B_KM, WGS84_E2
 
 _EP2 = (WGS84_A_KM**2 - WGS84_B_KM**2) / WGS84_B_KM**2
 """Second eccentricity squared of WGS84."""
@@ -60,3 +60,13 @@ def enu_basis(lat_deg, lon_deg) -> np.ndarray:
     north = np.stack(np.broadcast_arrays(-sin_lat * cos_lon, -sin_lat * sin_lon, cos_lat), axis=-1)
     up = np.stack(np.broadcast_arrays(cos_lat * cos_lon, cos_lat * sin_lon, sin_lat), axis=-1)
     return np.stack([east, north, up], axis=-2)
+
+
+def great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg, radius_km: float = MEAN_EARTH_RADIUS_KM):
+    """Great-circle distance in km between points given in degrees (haversine, sphere of ``radius_km``).
+    Broadcasts over array inputs."""
+    p1, p2 = np.radians(lat1_deg), np.radians(lat2_deg)
+    dlat = p2 - p1
+    dlon = np.radians(np.asarray(lon2_deg, dtype=np.float64) - np.asarray(lon1_deg, dtype=np.float64))
+    h = np.sin(dlat / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2.0) ** 2
+    return 2.0 * radius_km * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))

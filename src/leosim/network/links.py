@@ -22,6 +22,7 @@ from scipy.spatial import cKDTree
 
 from ..constants import WGS72_RADIUS_KM
 from ..errors import LeosimInputError
+from ..geometry import visible_pairs
 
 ISL_MIN_ALTITUDE_KM = 80.0
 """Lowest altitude an ISL may pass through, km (Hypatia: ISLs may not dip below 80 km, to stay clear of
@@ -30,9 +31,14 @@ the weather; Kassing et al., "Exploring the 'Internet from space' with Hypatia",
 HYPATIA_EARTH_RADIUS_KM = WGS72_RADIUS_KM
 """Spherical Earth radius Hypatia uses for its link-length limits (``EARTH_RADIUS = 6378135`` m), km."""
 
+
 _GEODETIC_UP_MARGIN_DEG = 0.5
 """Margin on the elevation mask when pre-selecting GSL candidates by range, deg. Geodetic up differs
 from the geocentric radial direction by at most 0.193 deg on WGS84, so 0.5 deg is safely conservative."""
+
+PLUS_GRID_PLANE_SKIP = 3
+"""+Grid on inferred planes: a satellite with no satellite in reach in the next plane (a sparse or partly
+deployed plane) links to the nearest-phase one in the plane after, up to this many planes ahead."""
 
 ISL_REASONS = ("missing_position", "too_long", "earth_blocked")
 """Reasons an ISL can be reported invalid (see :func:`isl_validity`)."""
@@ -131,6 +137,154 @@ def plus_grid_isls(shell, plane, slot, shift: int = 0) -> np.ndarray:
     _, first = np.unique(lo * n_sat + hi, return_index=True)
     first.sort()
     return np.stack([lo[first], hi[first]], axis=1).astype(np.int64)
+
+
+def inferred_plus_grid_isls(shell, plane, raan_deg, inclination_deg, arg_latitude_deg, altitude_km, *,
+                            max_isl_length_km=None) -> np.ndarray:
+    """+Grid ISLs on a real constellation's *inferred* planes (see :mod:`leosim.orbits.inference`).
+
+    Per-satellite arrays ``(N,)``: ``shell``, ``plane`` (-1: no links), ``raan_deg``, ``inclination_deg``,
+    ``arg_latitude_deg`` (all at one reference epoch) and mean ``altitude_km``. Each satellite links to
+
+    * the next satellite of its plane in argument of latitude (wrapping), and
+    * the satellite of the next plane of its shell (planes ordered by their circular-mean RAAN, wrapping)
+      whose argument of latitude is nearest to its own ("nearest phase"); when two satellites pick the
+      same one, the closer in phase keeps it, so no satellite has more than four links. A satellite left
+      without a forward link (taken target, or nothing in reach: a sparse plane) tries the plane after,
+      up to :data:`PLUS_GRID_PLANE_SKIP` planes ahead.
+
+    A link whose length exceeds ``max_isl_length_km`` anywhere along the orbit (checked at 8 phases on
+    circular orbits, km; default :func:`default_max_isl_length_km` of the lower satellite's altitude) is
+    left out: it bridges a gap left by missing satellites, or the seam of a shell whose planes do not go
+    round the whole circle. Returns ``(K, 2)`` int64 ``(min, max)`` pairs, intra-plane links first.
+
+    How this differs from a Walker +Grid (:func:`plus_grid_isls`): there, slot ``s`` of plane ``p`` links
+    to slot ``s + shift`` of plane ``p + 1`` by number, and every plane is complete. Here planes are
+    uneven and have gaps, slots are not comparable across planes, so the neighbour is chosen by phase,
+    links are matched one-to-one, and over-long links are dropped rather than kept.
+    """
+    shell = np.asarray(shell, dtype=np.int64)
+    plane = np.asarray(plane, dtype=np.int64)
+    raan = np.asarray(raan_deg, dtype=np.float64)
+    inc = np.asarray(inclination_deg, dtype=np.float64)
+    u = np.mod(np.asarray(arg_latitude_deg, dtype=np.float64), 360.0)
+    alt = np.asarray(altitude_km, dtype=np.float64)
+    known = np.flatnonzero((shell >= 0) & (plane >= 0))
+    if known.size < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    # Group by (shell, plane); order groups within a shell by circular-mean RAAN.
+    _, group = np.unique(shell[known] * (int(plane.max()) + 1) + plane[known], return_inverse=True)
+    n_group = int(group.max()) + 1
+    r = np.radians(raan[known])
+    mean_raan = np.mod(np.degrees(np.arctan2(np.bincount(group, np.sin(r), n_group),
+                                             np.bincount(group, np.cos(r), n_group))), 360.0)
+    g_shell = np.zeros(n_group, dtype=np.int64)
+    g_shell[group] = shell[known]
+    g_order = np.lexsort((mean_raan, g_shell))
+    g_rank = np.empty(n_group, dtype=np.int64)
+    g_rank[g_order] = np.arange(n_group)
+    group = g_rank[group]  # groups renumbered: by shell, then RAAN
+    g_shell = g_shell[g_order]
+    new_shell = np.r_[True, g_shell[1:] != g_shell[:-1]]
+    s_start = np.flatnonzero(new_shell)
+    s_of_g = np.cumsum(new_shell) - 1
+    s_end = np.r_[s_start[1:], n_group]
+    g_idx = np.arange(n_group)
+    g_next = np.where(g_idx + 1 < s_end[s_of_g], g_idx + 1, s_start[s_of_g])
+
+    # Satellites sorted by (group, u).
+    order = np.lexsort((u[known], group))
+    sat = known[order]
+    grp = group[order]
+    uu = u[sat]
+    pos = np.arange(sat.size)
+    first = np.r_[True, grp[1:] != grp[:-1]]
+    g_start = np.zeros(n_group, dtype=np.int64)
+    g_end = np.zeros(n_group, dtype=np.int64)
+    g_start[grp[first]] = pos[first]
+    g_end[grp[first]] = np.r_[pos[first][1:], sat.size]
+    nxt = np.where(pos + 1 < g_end[grp], pos + 1, g_start[grp])
+    intra = np.stack([sat, sat[nxt]], axis=1)
+
+    advance = np.radians(np.arange(8) * 45.0)[None, :]
+
+    def xyz(k):
+        om, i = np.radians(raan[k])[:, None], np.radians(inc[k])[:, None]
+        w = np.radians(u[k])[:, None] + advance
+        radius = (HYPATIA_EARTH_RADIUS_KM + alt[k])[:, None]
+        return np.stack([np.cos(om) * np.cos(w) - np.sin(om) * np.sin(w) * np.cos(i),
+                         np.sin(om) * np.cos(w) + np.cos(om) * np.sin(w) * np.cos(i),
+                         np.sin(w) * np.sin(i)], axis=-1) * radius[..., None]
+
+    def short_enough(a, b):
+        """Links (satellite ids) no longer than the limit at any of 8 common phase advances."""
+        if a.size == 0:
+            return np.zeros(0, dtype=bool)
+        longest = np.linalg.norm(xyz(a) - xyz(b), axis=-1).max(axis=1)
+        limit = (default_max_isl_length_km(np.minimum(alt[a], alt[b])) if max_isl_length_km is None
+                 else np.asarray(max_isl_length_km, dtype=np.float64))
+        return longest <= limit
+
+    intra = intra[intra[:, 0] != intra[:, 1]]
+    intra = intra[short_enough(intra[:, 0], intra[:, 1])]
+
+    # Nearest phase in the next plane, then (for satellites still without a forward link: the next plane is
+    # sparse there, or its nearest satellite was taken) in the plane after, up to PLUS_GRID_PLANE_SKIP.
+    has_out = np.zeros(sat.size, dtype=bool)
+    has_in = np.zeros(sat.size, dtype=bool)
+    keys = grp * 1000.0 + uu
+    target = grp.copy()
+    inter = []
+    for _ in range(PLUS_GRID_PLANE_SKIP):
+        target = g_next[target]
+        todo = np.flatnonzero(~has_out & (target != grp))
+        if todo.size == 0:
+            break
+        tg = target[todo]
+        hi = np.clip(np.searchsorted(keys, tg * 1000.0 + uu[todo]), 0, sat.size - 1)
+        hi = np.where((hi >= g_end[tg]) | (grp[hi] != tg), g_start[tg], hi)
+        lo = hi - 1
+        lo = np.where((lo < g_start[tg]) | (lo < 0), g_end[tg] - 1, lo)
+        d_hi = np.abs((uu[hi] - uu[todo] + 180.0) % 360.0 - 180.0)
+        d_lo = np.abs((uu[lo] - uu[todo] + 180.0) % 360.0 - 180.0)
+        pick = np.where(d_lo < d_hi, lo, hi)
+        d = np.minimum(d_lo, d_hi)
+        ok = ~has_in[pick] & short_enough(sat[todo], sat[pick])
+        a_idx, b_idx, d = todo[ok], pick[ok], d[ok]
+        o = np.lexsort((a_idx, d))
+        _, first = np.unique(b_idx[o], return_index=True)  # one link into each satellite: the closest phase
+        keep = o[first]
+        has_out[a_idx[keep]] = True
+        has_in[b_idx[keep]] = True
+        inter.append(np.stack([sat[a_idx[keep]], sat[b_idx[keep]]], axis=1))
+
+    links = np.concatenate([intra, *inter])
+    links = links[links[:, 0] != links[:, 1]]
+    lo_hi = np.sort(links, axis=1)
+    _, first_idx = np.unique(lo_hi[:, 0] * shell.size + lo_hi[:, 1], return_index=True)
+    return lo_hi[np.sort(first_idx)].astype(np.int64)
+
+
+def default_isls(constellation, *, shift: int = 0, given=None, max_isl_length_km=None) -> np.ndarray:
+    """THE default-ISL rule ("plus-grid"), used by scenarios, ``leosim rtt`` and ``leosim access``.
+
+    * ``given`` (ISLs that came with the constellation, e.g. a satgenpy folder's ``isls.txt``): those;
+    * generated shells (every satellite's plane and slot known): Walker +Grid, :func:`plus_grid_isls`
+      with ``shift``;
+    * element files: +Grid on the inferred planes, :func:`inferred_plus_grid_isls` (non-operational
+      satellites get no links), ``max_isl_length_km`` as there.
+    """
+    if given is not None:
+        return np.asarray(given, dtype=np.int64).reshape(-1, 2)
+    if len(constellation) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    if (constellation.plane >= 0).all() and constellation.structure is None:
+        return plus_grid_isls(constellation.shell, constellation.plane, constellation.slot, shift=shift)
+    from ..orbits.inference import structure_of
+
+    st = structure_of(constellation)
+    return inferred_plus_grid_isls(st.shell, st.plane, st.raan_deg, st.inclination_deg, st.arg_latitude_deg,
+                                   st.altitude_km, max_isl_length_km=max_isl_length_km)
 
 
 def load_isl_file(path, n_satellites: int | None = None) -> np.ndarray:
@@ -333,52 +487,16 @@ def gsl_edges_by_range(site_ecef_km, sat_ecef_km, max_gsl_length_km, *, site_tre
     return _sort_edges(i[keep], j[keep], v[keep])
 
 
-def _visible_pairs_kdtree(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg, site_tree=None):
-    """Private stand-in for ``leosim.geometry.visible_pairs``: all (site, satellite) pairs with the
-    satellite at or above the site's elevation mask, elevation measured from the site's (geodetic) up
-    unit vector. Returns ``(site_idx, sat_idx, elevation_deg, range_km)``.
-
-    Candidates come from a k-d tree query at the largest slant range any satellite could have at the mask
-    (spherical bound with the site's and the highest satellite's radius, mask lowered by a margin for the
-    geodetic/geocentric difference); the exact elevation test is then applied to them only.
-    """
-    site_ecef_km = np.asarray(site_ecef_km, dtype=np.float64).reshape(-1, 3)
-    site_up = np.asarray(site_up, dtype=np.float64).reshape(-1, 3)
-    sat_ecef_km = np.asarray(sat_ecef_km, dtype=np.float64).reshape(-1, 3)
-    mask_deg = np.broadcast_to(np.asarray(min_elevation_deg, dtype=np.float64), (site_ecef_km.shape[0],))
-    finite = np.all(np.isfinite(sat_ecef_km), axis=1)
-    empty = np.empty(0, np.int64)
-    if not finite.any() or site_ecef_km.shape[0] == 0:
-        return empty, empty, np.empty(0), np.empty(0)
-    r_sat = float(np.max(np.linalg.norm(sat_ecef_km[finite], axis=1)))
-    r_site = np.linalg.norm(site_ecef_km, axis=1)
-    e_lo = np.radians(np.clip(mask_deg - _GEODETIC_UP_MARGIN_DEG, -90.0, 90.0))
-    bound = np.sqrt(np.clip(r_sat**2 - (r_site * np.cos(e_lo)) ** 2, 0.0, None)) - r_site * np.sin(e_lo)
-    i, j, rng = _candidate_pairs(site_ecef_km, sat_ecef_km, float(np.max(bound)) + 1.0, site_tree)
-    los = sat_ecef_km[j] - site_ecef_km[i]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sin_el = np.einsum("ij,ij->i", los, site_up[i]) / rng
-    el_deg = np.degrees(np.arcsin(np.clip(sin_el, -1.0, 1.0)))
-    keep = el_deg >= mask_deg[i]
-    return i[keep], j[keep], el_deg[keep], rng[keep]
-
-
 def gsl_edges_by_elevation(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg, *, site_tree=None):
     """GSLs to every satellite at or above each site's elevation mask.
 
     ``site_ecef_km``: ``(M, 3)`` km; ``site_up``: ``(M, 3)`` geodetic up unit vectors; ``sat_ecef_km``:
     ``(N, 3)`` km (NaN rows skipped); ``min_elevation_deg``: scalar or ``(M,)``. Returns
-    ``(site_idx, sat_idx, length_km)`` sorted by site then satellite. Uses
-    ``leosim.geometry.visible_pairs`` when that module exists, else a k-d tree stand-in.
-    ``site_tree``: optional prebuilt ``cKDTree(site_ecef_km)``, to save building it at every step (same
-    result).
+    ``(site_idx, sat_idx, length_km)`` sorted by site then satellite, from
+    :func:`leosim.geometry.visible_pairs`. ``site_tree``: optional prebuilt ``cKDTree(site_ecef_km)``, to save
+    building it at every step (same result).
     """
-    try:
-        from ..geometry import visible_pairs  # the physical layer's own visibility, when present
-    except ImportError:
-        i, j, _, rng = _visible_pairs_kdtree(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg,
-                                             site_tree=site_tree)
-        return _sort_edges(np.asarray(i), np.asarray(j), np.asarray(rng))
     i, j, _, _, rng = visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg, site_tree=site_tree)
     # visible_pairs already sorts by site then satellite.
     return (np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64), np.asarray(rng, dtype=np.float64))
+

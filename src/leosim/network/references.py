@@ -14,19 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..constants import FIBRE_REFRACTIVE_INDEX, MEAN_EARTH_RADIUS_KM, SPEED_OF_LIGHT_KM_S
+from ..constants import FIBRE_REFRACTIVE_INDEX, SPEED_OF_LIGHT_KM_S
+from ..ground.geodesy import great_circle_km  # defined there (ground layer), re-exported here
 
 MS_PER_S = 1000.0
-
-
-def great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg, radius_km: float = MEAN_EARTH_RADIUS_KM):
-    """Great-circle distance in km between points given in degrees (haversine, sphere of ``radius_km``).
-    Broadcasts over array inputs."""
-    p1, p2 = np.radians(lat1_deg), np.radians(lat2_deg)
-    dlat = p2 - p1
-    dlon = np.radians(np.asarray(lon2_deg, dtype=np.float64) - np.asarray(lon1_deg, dtype=np.float64))
-    h = np.sin(dlat / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2.0) ** 2
-    return 2.0 * radius_km * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
 def fibre_one_way_s(distance_km, refractive_index: float = FIBRE_REFRACTIVE_INDEX):

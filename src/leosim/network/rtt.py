@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import LeosimInputError
+from .paths import path_strings
 from .references import PairReferences, pair_references
 from .routing import Router
 
@@ -32,6 +34,36 @@ class PathChanges:
 
     def __len__(self) -> int:
         return int(self.time_s.size)
+
+
+class RttStatistics(NamedTuple):
+    """RTT statistics per column over the instants with a path, each ``(P,)`` (see :func:`rtt_statistics`)."""
+
+    min_ms: np.ndarray
+    median_ms: np.ndarray
+    p95_ms: np.ndarray
+    max_ms: np.ndarray
+    fraction_no_path: np.ndarray
+
+
+def rtt_statistics(rtt_ms: np.ndarray) -> RttStatistics:
+    """Min, median, 95th percentile (numpy's linear interpolation) and max of ``rtt_ms`` ``(T, P)`` over the
+    instants with a path (finite values), ms, NaN for a column that never has one; and the fraction of the T
+    instants without a path (NaN when T = 0). The one definition of leosim's RTT statistics: the network
+    layer's :class:`PairSummary` and the scenario's latency and what-if tables both use it."""
+    rtt_ms = np.asarray(rtt_ms, dtype=np.float64)
+    n_t, n_pair = rtt_ms.shape
+    stats = np.full((4, n_pair), np.nan)  # min, median, p95, max
+    has = np.isfinite(rtt_ms)
+    some = has.any(axis=0)
+    if some.any():
+        sub = rtt_ms[:, some]
+        stats[0, some] = np.nanmin(sub, axis=0)
+        stats[1, some] = np.nanmedian(sub, axis=0)
+        stats[2, some] = np.nanpercentile(sub, 95.0, axis=0)
+        stats[3, some] = np.nanmax(sub, axis=0)
+    fraction = 1.0 - has.sum(axis=0) / n_t if n_t else np.full(n_pair, np.nan)
+    return RttStatistics(stats[0], stats[1], stats[2], stats[3], fraction)
 
 
 @dataclass(frozen=True)
@@ -86,7 +118,9 @@ class RttSeries:
 
     def path_strings(self) -> list[str]:
         """Each row's path as space-separated node ids ('' when none), for CSV output."""
-        return [" ".join(map(str, self.path(i).tolist())) for i in range(len(self))]
+        if self.path_nodes is None:
+            raise ValueError("paths were not kept; route with with_paths=True")
+        return path_strings(self.path_nodes, self.path_offsets).tolist()
 
 
 def _pad(a: np.ndarray, width: int) -> np.ndarray:
@@ -183,21 +217,12 @@ class RttAccumulator:
                          path_offsets=path_offsets, changes=changes, summary=summary)
 
     def _summary(self, rtt: np.ndarray, ev_pair: np.ndarray) -> PairSummary:
-        n_t, n_pair = rtt.shape
-        stats = np.full((5, n_pair), np.nan)  # min, median, p95, max, (spare)
-        has = np.isfinite(rtt)
-        some = has.any(axis=0)
-        if some.any():
-            sub = rtt[:, some]
-            stats[0, some] = np.nanmin(sub, axis=0)
-            stats[1, some] = np.nanmedian(sub, axis=0)
-            stats[2, some] = np.nanpercentile(sub, 95.0, axis=0)
-            stats[3, some] = np.nanmax(sub, axis=0)
-        frac = 1.0 - has.sum(axis=0) / n_t if n_t else np.full(n_pair, np.nan)
+        n_pair = rtt.shape[1]
+        stats = rtt_statistics(rtt)
         refs = pair_references(self.router.site_lat_deg, self.router.site_lon_deg, self.src, self.dst)
-        s_fibre, s_vacuum = refs.stretch(stats[1])
-        return PairSummary(src=self.src, dst=self.dst, rtt_min_ms=stats[0], rtt_median_ms=stats[1],
-                           rtt_p95_ms=stats[2], rtt_max_ms=stats[3], fraction_no_path=frac,
+        s_fibre, s_vacuum = refs.stretch(stats.median_ms)
+        return PairSummary(src=self.src, dst=self.dst, rtt_min_ms=stats.min_ms, rtt_median_ms=stats.median_ms,
+                           rtt_p95_ms=stats.p95_ms, rtt_max_ms=stats.max_ms, fraction_no_path=stats.fraction_no_path,
                            path_changes=np.bincount(ev_pair, minlength=n_pair).astype(np.int64),
                            references=refs, stretch_fibre=s_fibre, stretch_vacuum=s_vacuum)
 

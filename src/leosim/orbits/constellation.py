@@ -7,12 +7,10 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 from sgp4.api import SatrecArray
 
+from ..constants import STATES_CHUNK_BYTES
 from ..timebase import Times, parse_utc
 from .propagate import States, choose_knot_spacing_s, chunk_steps, propagate_ecef
 from .walker import WalkerShell, shell_satrecs
-
-DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024
-"""Default memory bound of one chunk of states in :meth:`Constellation.iter_states`, bytes."""
 
 
 class Constellation:
@@ -24,7 +22,7 @@ class Constellation:
     """
 
     def __init__(self, satrecs: Sequence, *, sat_id, name, shell=None, plane=None, slot=None, epoch_utc,
-                 shells: Sequence[WalkerShell] = (), description: str = ""):
+                 shells: Sequence[WalkerShell] = (), description: str = "", structure=None):
         n = len(satrecs)
         self.satrecs = list(satrecs)
         self.sat_id = np.asarray(sat_id, dtype=np.int64).reshape(n)
@@ -35,6 +33,8 @@ class Constellation:
         self.epoch_utc = np.asarray(epoch_utc, dtype="datetime64[ns]").reshape(n)
         self.shells = tuple(shells)
         self.description = description
+        self.structure = structure
+        """The :class:`~leosim.orbits.inference.Structure` inferred from element sets, or None."""
         self._array = SatrecArray(self.satrecs) if n else None
 
     # -- construction ---------------------------------------------------------------------------------
@@ -103,7 +103,8 @@ class Constellation:
         return Constellation([self.satrecs[i] for i in idx.tolist()], sat_id=self.sat_id[idx],
                              name=self.name[idx], shell=self.shell[idx], plane=self.plane[idx],
                              slot=self.slot[idx], epoch_utc=self.epoch_utc[idx], shells=self.shells,
-                             description=self.description)
+                             description=self.description,
+                             structure=None if self.structure is None else self.structure.subset(idx))
 
     # -- propagation ----------------------------------------------------------------------------------
     def states(self, times: Times, *, knot_spacing_s: float | None = None) -> States:
@@ -131,7 +132,7 @@ class Constellation:
         """Earth-fixed positions, km, ``(time, satellite, 3)``; NaN where SGP4 failed."""
         return self.states(times, **options).position_km
 
-    def iter_states(self, times: Times, *, max_bytes: int = DEFAULT_CHUNK_BYTES,
+    def iter_states(self, times: Times, *, max_bytes: int = STATES_CHUNK_BYTES,
                     knot_spacing_s: float | None = None) -> Iterator[States]:
         """:class:`States` over consecutive time chunks, each within about ``max_bytes`` of memory.
 

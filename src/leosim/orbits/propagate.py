@@ -124,7 +124,7 @@ def _knot_grid(times: Times, knot_spacing_s: float):
     interval = utc_ns // knot_ns
     first = int(interval.min()) - (_LAGRANGE_LEFT - 1)
     last = int(interval.max()) + (_LAGRANGE_POINTS - _LAGRANGE_LEFT) + 1
-    knots = Times((np.arange(first, last, dtype=np.int64) * knot_ns).astype("datetime64[ns]"))
+    knots = Times._from_ns(np.arange(first, last, dtype=np.int64) * knot_ns)  # may pass a range end by minutes
     fraction = (utc_ns - interval * knot_ns) / knot_ns
     return knots, interval - first, fraction
 

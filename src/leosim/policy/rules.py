@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..errors import LeosimInputError
-from ..timebase import Times, parse_utc
+from ..timebase import Times, check_utc_range, parse_utc
 
 STATES = ("active", "denied", "restricted")
 #: Subject kinds in increasing precedence.
@@ -172,8 +172,8 @@ def _instants_ns(instants) -> np.ndarray:
     if isinstance(instants, Times):
         return instants.utc.astype(np.int64)
     array = np.atleast_1d(np.asarray(instants))
-    if array.dtype.kind == "M":
-        return array.astype("datetime64[ns]").astype(np.int64)
+    if array.dtype.kind == "M":  # range-checked in its own unit before datetime64[ns] could wrap it
+        return check_utc_range(array, source="instants").astype(np.int64)
     return Times.from_utc(array).utc.astype(np.int64)
 
 

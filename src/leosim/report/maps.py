@@ -27,7 +27,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import pdist
 from shapely.geometry.polygon import orient
 
-from .render import STATE_COLOURS, label, new_figure, report_style, usable
+from .render import STATE_COLOURS, label, new_figure, report_style, territory_names, usable
 
 #: Terminals closer than this (great-circle angle, degrees) end up on the same map panel.
 CLUSTER_LINK_DEG = 25.0
@@ -141,11 +141,11 @@ class _Layer:
 
 def _default_countries():
     """Natural Earth countries from the territory layer, or ``None`` when its data cannot be read."""
-    try:
-        from ..territory import Territories
+    from ..territory import Territories
 
+    try:
         return Territories.default()
-    except (ImportError, OSError):  # no bundled country data: the map draws what meta provides
+    except OSError:  # no bundled country data: the map draws what meta provides
         return None
 
 
@@ -434,8 +434,6 @@ def place_labels(ax, lon_deg: np.ndarray, lat_deg: np.ndarray, texts: list[str],
 
 
 def _panel_title(tables: dict, panel: Panel) -> str:
-    from .plots import territory_names
-
     sites = usable(tables, "sites", ("site_id",))
     if sites is None or "territory" not in sites:
         return "Service state by territory"

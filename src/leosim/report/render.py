@@ -121,6 +121,25 @@ def site_names(tables: dict) -> dict[str, str]:
             for s, n in zip(sites["site_id"], sites["name"], strict=True)}
 
 
+def territory_names(tables: dict) -> dict[str, str]:
+    """Display name of each territory key: the availability table's name, else the country's name."""
+    names: dict[str, str] = {}
+    from ..territory import Territories
+
+    try:
+        countries = Territories.default()
+        names.update({str(code): countries.name(str(code)) for code in countries.codes})
+    except OSError:  # the map and names degrade to codes without the territory data
+        pass
+    availability = usable(tables, "availability", ("scope", "key", "name"))
+    if availability is not None:
+        rows = availability[availability["scope"] == "territory"]
+        for key, name in zip(rows["key"].astype(str), rows["name"].astype(str), strict=True):
+            if name and name != key:
+                names[key] = name
+    return names
+
+
 def site_groups(tables: dict) -> dict[str, str]:
     """The scenario's ``group`` of each site id ('' when the sites table has no group column or none is set)."""
     sites = usable(tables, "sites", ("site_id",))

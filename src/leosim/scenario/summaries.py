@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..constants import MIN_STRETCH_DISTANCE_KM
 from ..network.references import fibre_rtt_ms, great_circle_km, vacuum_rtt_ms
+from ..network.rtt import rtt_statistics
 
 _DOWN = ("no_coverage", "no_route", "denied")
 #: Display name of sites outside every territory (at sea, or on land no territory covers).
@@ -69,19 +70,17 @@ def latency_summary(latency: pd.DataFrame, access: pd.DataFrame, sites: pd.DataF
 def _summary_row(src: str, dst: str, part: pd.DataFrame, coords: pd.DataFrame, allowed: np.ndarray,
                  would_ms: pd.Series) -> dict:
     rtt = np.where(allowed, part["rtt_ms"].to_numpy(dtype=np.float64), np.nan)
-    finite = rtt[np.isfinite(rtt)]
+    stats = rtt_statistics(rtt[:, None])
     would = would_ms.to_numpy(dtype=np.float64)
     would = would[np.isfinite(would)]
     distance = float(great_circle_km(coords.at[src, "lat_deg"], coords.at[src, "lon_deg"],
                                      coords.at[dst, "lat_deg"], coords.at[dst, "lon_deg"]))
     fibre, vacuum = float(fibre_rtt_ms(distance)), float(vacuum_rtt_ms(distance))
-    median = float(np.median(finite)) if finite.size else np.nan
+    median = float(stats.median_ms[0])
     stretch = distance >= MIN_STRETCH_DISTANCE_KM  # shorter: the ratio measures the shell's altitude
     return {"src": src, "dst": dst,
-            "min_ms": float(finite.min()) if finite.size else np.nan, "median_ms": median,
-            "p95_ms": float(np.percentile(finite, 95)) if finite.size else np.nan,
-            "max_ms": float(finite.max()) if finite.size else np.nan,
-            "no_path_frac": float(1.0 - finite.size / rtt.size) if rtt.size else np.nan,
+            "min_ms": float(stats.min_ms[0]), "median_ms": median, "p95_ms": float(stats.p95_ms[0]),
+            "max_ms": float(stats.max_ms[0]), "no_path_frac": float(stats.fraction_no_path[0]),
             "path_changes": _path_change_count(part["path"].where(allowed, "")), "great_circle_km": distance,
             "fibre_rtt_ms": fibre, "vacuum_rtt_ms": vacuum,
             "stretch_fibre": median / fibre if stretch else np.nan,
@@ -120,14 +119,13 @@ def whatif(access: pd.DataFrame, sites: pd.DataFrame, variant_names) -> pd.DataF
         for scope, key_column in (("territory", "territory"), ("site", "site_id")):
             for key, part in mine.groupby(key_column, sort=True):
                 served = part[part["status"] == "ok"]
-                rtt = served["rtt_ms"].to_numpy(dtype=np.float64)
+                stats = rtt_statistics(served["rtt_ms"].to_numpy(dtype=np.float64)[:, None])
                 rows.append({
                     "variant": variant, "scope": scope, "key": str(key),
                     "name": str(part["name"].iloc[0]) if scope == "site" else (str(key) or NO_TERRITORY_NAME),
                     "service_frac": float((part["status"] == "ok").mean()),
                     "denied_frac": float((part["status"] == "denied").mean()),
-                    "median_rtt_ms": float(np.median(rtt)) if rtt.size else np.nan,
-                    "p95_rtt_ms": float(np.percentile(rtt, 95)) if rtt.size else np.nan,
+                    "median_rtt_ms": float(stats.median_ms[0]), "p95_rtt_ms": float(stats.p95_ms[0]),
                     "gateway": _most_used(served["gateway"]), "pop": _most_used(served["pop"])})
     return pd.DataFrame(rows, columns=["variant", "scope", "key", "name", "service_frac", "denied_frac",
                                        "median_rtt_ms", "p95_rtt_ms", "gateway", "pop"])

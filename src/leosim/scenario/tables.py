@@ -21,5 +21,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "whatif": ("variant", "scope", "key", "name", "service_frac", "denied_frac", "median_rtt_ms", "p95_rtt_ms",
                "gateway", "pop"),
     "cost": ("month", "payer", "fleet", "terminals", "cost_usd", "kind"),
+    "constellation": ("sat_id", "name", "shell", "plane", "slot", "status", "altitude_km", "inclination_deg",
+                      "raan_deg", "arg_latitude_deg"),
     "sweep": ("variant", "scope", "key", "name", "service_frac", "covered_frac", "median_rtt_ms", "p95_rtt_ms"),
 }
