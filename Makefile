@@ -10,7 +10,7 @@ WEB_STAMP := src/leosim/web/static/cesium/Cesium.js
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[serve,dask,test,hypatia]'
+	$(BIN)/python -m pip install --quiet -e '.[serve,dask,test,hypatia,data]'
 	$(BIN)/python -m pip install --quiet --no-deps 'satgenpy==0.4.0'
 	touch $(STAMP)
 
@@ -29,7 +29,8 @@ setup: $(STAMP) $(WEB_STAMP)
 run: $(STAMP)
 	$(BIN)/leosim run examples/ukraine-taiwan-2024.toml --out results/ukraine-taiwan-2024
 
-## The test suite: lint, then every test (slow and browser tests included).
+## The test suite: lint, then every test (slow and browser tests included). For a quick loop while
+## developing: .venv/bin/python -m pytest -m "not slow" (tests over ~5 s are marked slow).
 test: $(STAMP) $(WEB_STAMP) browser
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/python -m pytest

@@ -103,3 +103,27 @@ def test_isls_that_cannot_be_used_are_reported(tmp_path):
         "--isl", str(isls), "--start", "2000-01-01T00:00:00Z", "--duration", "2", "--step", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "ISLs left out" in result.stderr and "earth blocked" in result.stderr
+
+
+def test_names_typed_are_written(tmp_path):
+    # the user typed names, not the cities' GeoNames ids, come back in src/dst ("Kyiv", not "703448")
+    out = tmp_path / "rtt.csv"
+    result = run("rtt", "--constellation", "starlink-550", "--sites", "default-cities:50", "--pair", "shanghai",
+                 "Beijing", "--start", "2000-01-01T00:00:00Z", "--duration", 1, "--step", 1, "--out", out)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert table["src"].tolist() == ["shanghai"] and table["dst"].tolist() == ["Beijing"]
+
+
+def test_isl_note_counts_each_link_once(tmp_path):
+    # a link both too long and Earth-blocked (equivalent conditions with the default length limit) is one
+    # link-instant: 2 instants x 1 bad link = 2, not "2 earth blocked, 2 too long"
+    isls = tmp_path / "isls.txt"
+    isls.write_text("0 1\n0 11\n")
+    out = tmp_path / "rtt.csv"
+    result = CliRunner().invoke(main, [
+        "rtt", "--constellation", "starlink-550", "--sites", "default-cities:10", "--pair", "Shanghai", "Beijing",
+        "--isl", str(isls), "--start", "2000-01-01T00:00:00Z", "--duration", "2", "--step", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    note = next(line for line in result.stderr.splitlines() if "ISLs left out" in line)
+    assert note.endswith("2 earth blocked and too long"), note

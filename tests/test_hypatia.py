@@ -335,3 +335,12 @@ def test_cli_hypatia_state(tmp_path):
     bad = runner.invoke(main, ["hypatia-state", "--hypatia", str(tmp_path / "none"), "--duration", "10",
                                "--step-ms", "1000", "--out", str(tmp_path)])
     assert bad.exit_code == 2 and "not a folder" in bad.output
+
+
+def test_progress_is_reported_for_every_step(tmp_path):
+    net = read_satgenpy_folder(TINY)
+    for workers in (1, 2):
+        calls = []
+        write_dynamic_state(net, tmp_path / f"w{workers}", 120, 60000, workers=workers,
+                            progress=lambda done, total, calls=calls: calls.append((done, total)))
+        assert calls[-1] == (2, 2) and all(total == 2 for _, total in calls)

@@ -212,3 +212,37 @@ def test_evaluate_with_store_rules_vectorised(tmp_path):
     instants = np.array(["2022-02-25T23:59:59", "2022-02-26T00:00:00"], dtype="datetime64[ns]")
     allowed, _ = evaluate(rules, territory=["UKR", "TWN"], instants=instants)
     assert allowed.tolist() == [[False, True], [False, False]]
+
+
+def test_sources_are_stored_with_the_rule_and_shown(tmp_path):
+    # url and source travel in the rule's JSON only when given: a rule without them hashes exactly as
+    # before these fields existed (independent recomputation of the canonical JSON with json.dumps)
+    db = tmp_path / "p.sqlite"
+    runner = CliRunner()
+    ok = runner.invoke(main, ["policy", "set", "UKR", "active", "--from", "2022-02-26T00:00:00Z", "--by", "op",
+                              "--reason", "activated", "--url", "https://example.org/ukr", "--source",
+                              "Example News, 26 Feb 2022", "--db", str(db)])
+    assert ok.exit_code == 0, ok.output
+    with PolicyStore(db) as store:
+        store.set(Rule("POL", "active", "2021-06-01"), by="op", reason="commercial")
+        rules = {r.subject: r for r in store.rules()}
+        raw = [json.loads(row[0]) for row in store._db.execute("SELECT rule FROM audit ORDER BY seq")]
+        assert store.verify() is None
+    assert rules["UKR"].url == "https://example.org/ukr" and rules["UKR"].source == "Example News, 26 Feb 2022"
+    assert rules["POL"].url == "" and rules["POL"].source == ""
+    assert raw[0]["url"] == "https://example.org/ukr"
+    assert set(raw[1]) == {"subject", "state", "from", "until", "allow", "decided_at"}  # as before
+    shown = runner.invoke(main, ["policy", "show", "--at", "2024-01-01", "--db", str(db)])
+    assert shown.exit_code == 0 and "https://example.org/ukr" in shown.output and "Example News" in shown.output
+    as_json = json.loads(runner.invoke(main, ["policy", "show", "--at", "2024-01-01", "--db", str(db),
+                                              "--json"]).output)
+    assert {r["subject"]: r["url"] for r in as_json["rules"]} == {"UKR": "https://example.org/ukr", "POL": ""}
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://example.org/x", "example.org"])
+def test_a_source_url_must_be_http(tmp_path, url):
+    with pytest.raises(LeosimInputError, match="https://"):
+        Rule("UKR", "active", "2022-02-26", url=url)
+    result = CliRunner().invoke(main, ["policy", "set", "UKR", "active", "--from", "2022-02-26", "--by", "op",
+                                       "--reason", "r", "--url", url, "--db", str(tmp_path / "p.sqlite")])
+    assert result.exit_code == 2 and "https://" in result.output

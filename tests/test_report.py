@@ -124,6 +124,11 @@ def report() -> str:
     return build_report(synthetic_tables(), synthetic_meta())
 
 
+def _built(anchor: str, tables: dict, meta: dict) -> str:
+    """One section's HTML, built alone (a whole report draws every map: seconds)."""
+    return {a: builder for a, _, builder in SECTIONS}[anchor](tables, meta) or ""
+
+
 def _section(html: str, anchor: str) -> str:
     match = re.search(rf'<section id="{anchor}"[^>]*>(.*?)</section>', html, flags=re.S)
     assert match, f"section {anchor} missing"
@@ -158,6 +163,7 @@ def test_nothing_external(report):
     assert "<link" not in report and "@import" not in report and "url(" not in report and "<script" not in report
 
 
+@pytest.mark.slow  # three whole reports
 def test_identical_input_gives_identical_bytes(report):
     one = report
     two = build_report(synthetic_tables(), synthetic_meta())
@@ -172,6 +178,7 @@ def test_png_carries_no_software_or_date_metadata():
     assert png.startswith(b"\x89PNG") and b"matplotlib" not in png.lower() and b"Software" not in png
 
 
+@pytest.mark.slow  # ten whole reports
 @pytest.mark.parametrize("missing", ["sites", "territory_state", "coverage", "access", "availability", "latency",
                                      "latency_summary", "path_changes", "whatif", "cost"])
 def test_a_missing_or_empty_table_is_skipped(missing):
@@ -218,16 +225,18 @@ def test_numbers_are_formatted_from_the_tables(report):
     cost = _section(report, "cost")
     assert "$65,000" in cost and "$315,000" in cost  # a cell, and the grand total 120k + 130k + 65k
     whatif = _section(report, "whatif")
-    assert "31.2" in whatif and '<th colspan="6" class="group">Taiwan on</th>' in whatif
+    assert "31.2" in whatif and '<th colspan="5" class="group">Taiwan on</th>' in whatif
 
 
 def test_path_change_rate_is_changes_over_window_hours():
     rates = plots.path_change_rates(synthetic_tables(), synthetic_meta())
     row = rates[(rates["src"] == "kyiv") & (rates["dst"] == "warsaw")].iloc[0]
-    # 3 changes at 06:10, 06:20, 06:40 in a one-hour window: 3 per hour, gaps of 10 and 20 minutes
+    # 3 changes at 06:10, 06:20, 06:40; the window is 7 instants of 10 minutes (70 min, each instant stands
+    # for one step): 3 / (70/60) per hour; gaps of 10 and 20 minutes, not all one step: not step-limited
     assert row["changes"] == 3
-    assert row["changes_per_hour"] == pytest.approx(3.0)
+    assert row["changes_per_hour"] == pytest.approx(3.0 * 60.0 / 70.0)
     assert row["median_minutes_between"] == pytest.approx(15.0)
+    assert not row["step_limited"]
 
 
 def test_figure_by_name():
@@ -412,13 +421,126 @@ def test_latency_without_the_policy_columns_renders_as_before():
     new = synthetic_tables()
     new["latency"] = new["latency"].assign(allowed=True, rtt_if_allowed_ms=new["latency"]["rtt_ms"])
     assert figure_png(fig) == figure_png(plots.pair_latency_figure(new))
-    html = _section(build_report(old, synthetic_meta()), "latency")
+    html = _built("latency", old, synthetic_meta())
     assert "RTT between named pairs" in html and "would give" not in html
 
 
 def test_report_says_what_the_faded_lines_are():
     tables = _tables_with_denied_pairs()
-    html = _section(build_report(tables, synthetic_meta()), "latency")
+    html = _built("latency", tables, synthetic_meta())
     assert "would give if allowed" in html
-    assert "<th>Denied</th>" in html or ">Denied<" in html
-    assert build_report(tables, synthetic_meta()) == build_report(_tables_with_denied_pairs(), synthetic_meta())
+    assert "Over the window" in html and "denied" in html
+    assert html == _built("latency", _tables_with_denied_pairs(), synthetic_meta())
+
+
+# ----- issue 14: honest labels, sources, grouping, label placement ----------------------------------------
+def test_window_is_instants_times_step():
+    # 180 instants every 60 s are 3.0 h (not the 2.98 h from the first to the last instant)
+    assert plots.window_hours({}, {"instants": 180, "step_s": 60.0}) == pytest.approx(3.0)
+    # from the tables alone: 7 instants 10 minutes apart
+    assert plots.window_hours(synthetic_tables(), {}) == pytest.approx(70.0 / 60.0)
+    summary = _built("summary", synthetic_tables(), {**synthetic_meta(), "instants": 180, "step_s": 60.0})
+    assert "3.0 h" in summary and "2.98" not in summary
+
+
+def test_times_carry_their_zone(report):
+    assert "2022-02-26 00:00:00 UTC" in _section(report, "map")  # the rules' "since" column
+    assert "Window from 2024-10-25 06:00 UTC" in report
+
+
+def _denied_pair_tables():
+    tables = synthetic_tables()
+    tables["latency_summary"] = pd.concat([tables["latency_summary"], pd.DataFrame([
+        {"src": "taipei", "dst": "warsaw", "min_ms": np.nan, "median_ms": np.nan, "p95_ms": np.nan,
+         "max_ms": np.nan, "no_path_frac": 1.0, "path_changes": 0, "great_circle_km": 8900.0,
+         "fibre_rtt_ms": 87.2, "vacuum_rtt_ms": 59.4, "stretch_fibre": np.nan, "stretch_vacuum": np.nan,
+         "denied_frac": 1.0, "median_if_allowed_ms": 95.25}])], ignore_index=True)
+    return tables
+
+
+def test_denied_pair_says_what_it_would_get():
+    latency = _built("latency", _denied_pair_tables(), synthetic_meta())
+    assert "denied (would be 95.2 ms)" in latency or "denied (would be 95.3 ms)" in latency
+    assert "No path" not in latency  # the old column that read "No path 100 %" next to "Denied 100 %"
+    assert "Median if allowed (ms)" in latency and "would get a median RTT of" in latency
+    row = re.search(r"<tr><td[^>]*>Taipei → Warsaw</td>(.*?)</tr>", latency).group(1)
+    assert ">0<" not in row  # a pair that never had a path has no path-change count: "—"
+
+
+def test_stretch_only_for_long_enough_pairs():
+    from leosim.constants import MIN_STRETCH_DISTANCE_KM
+    from leosim.scenario import summaries
+
+    # Tokyo and a PoP 16 km away (the seed scenario's "stretch 55.81"), and Kyiv-Warsaw (690 km)
+    sites = pd.DataFrame({"site_id": ["tokyo", "pop-tyo", "kyiv", "warsaw"],
+                          "lat_deg": [35.6762, 35.6195, 50.4501, 52.2297],
+                          "lon_deg": [139.6503, 139.7925, 30.5234, 21.0122]})
+    latency = pd.DataFrame([{"time_utc": t, "src": s, "dst": d, "rtt_ms": 9.0, "path": "1 2", "allowed": True,
+                             "rtt_if_allowed_ms": 9.0} for t in TIMES for s, d in (("tokyo", "pop-tyo"),
+                                                                                  ("kyiv", "warsaw"))])
+    access = pd.DataFrame(columns=["variant", "site_id", "pop", "time_utc", "allowed", "rtt_ms", "path"])
+    table = summaries.latency_summary(latency, access, sites).set_index("src")
+    assert table.loc["tokyo", "great_circle_km"] < MIN_STRETCH_DISTANCE_KM
+    assert np.isnan(table.loc["tokyo", "stretch_fibre"]) and np.isnan(table.loc["tokyo", "stretch_vacuum"])
+    assert table.loc["kyiv", "stretch_fibre"] == pytest.approx(9.0 / table.loc["kyiv", "fibre_rtt_ms"])
+    assert table.loc["kyiv", "median_if_allowed_ms"] == pytest.approx(9.0)
+
+
+def test_step_limited_path_dynamics_say_so():
+    tables = synthetic_tables()
+    tables["path_changes"] = pd.DataFrame([{"time_utc": TIMES[k], "src": "kyiv", "dst": "warsaw", "old_path": "1",
+                                            "new_path": "2"} for k in range(1, 7)])  # a change at every instant
+    rates = plots.path_change_rates(tables, synthetic_meta())
+    assert bool(rates.iloc[0]["step_limited"]) and rates.iloc[0]["median_minutes_between"] == pytest.approx(10.0)
+    paths = _built("paths", tables, synthetic_meta())
+    assert "at least " in paths and "limited by the 600 s step" in paths
+
+
+def test_cited_sources_become_links_and_the_cost_chart_is_tagged():
+    meta = {**synthetic_meta(), "sources": [
+        {"what": "rule", "subject": "UKR", "key": "UKR", "state": "active", "reason": "r",
+         "url": "https://example.org/ukr?a=1&b=2", "source": "Example, 2022"},
+        {"what": "fleet", "subject": "donated", "key": "", "state": "", "reason": "",
+         "url": "javascript:alert(1)", "source": "Illustrative. Press reports."}]}
+    report = _built("summary", synthetic_tables(), meta) + _built("notes", synthetic_tables(), meta)
+    assert '<a href="https://example.org/ukr?a=1&amp;b=2" rel="noopener noreferrer" target="_blank">' in report
+    assert "javascript:" not in report.replace("javascript:alert(1)</", "")  # shown as text, never a link
+    assert 'href="javascript' not in report
+    assert plots.costs_are_illustrative(meta) and not plots.costs_are_illustrative(synthetic_meta())
+    tagged = plots.cost_figure(synthetic_tables(), meta)
+    assert any(plots.ILLUSTRATIVE_TAG == text.get_text() for text in tagged.axes[0].texts)
+
+
+def test_terminals_are_grouped_as_in_the_scenario():
+    tables = synthetic_tables()
+    groups = {"kyiv": "Ukraine", "kharkiv": "front line", "lviv": "Ukraine", "sevastopol": "Crimea",
+              "warsaw": "control", "taipei": "Taiwan"}
+    tables["sites"]["group"] = tables["sites"]["site_id"].map(groups).fillna("")
+    availability = _built("availability", tables, synthetic_meta())
+    site_table = availability[availability.index("Per terminal"):]
+    order = [site_table.index(f">{name}<") for name in ("Kyiv", "Kharkiv", "Sevastopol", "Warsaw", "Taipei")]
+    # groups in the order of first appearance (Ukraine: Kyiv then Lviv), not alphabetical
+    assert order == sorted(order) and ">Ukraine<" in site_table and ">front line<" in site_table
+
+
+def test_close_map_labels_do_not_overlap():
+    from leosim.report.maps import place_labels
+    from leosim.report.render import new_figure, report_style
+
+    # Kramatorsk, Pokrovsk, Donetsk and Taichung/Hualien-like neighbours on a 35-degree-wide map
+    lon = np.array([37.5848, 37.1759, 37.8028, 35.3675, 35.1396])
+    lat = np.array([48.7389, 48.2829, 48.0159, 46.8489, 47.8388])
+    names = ["Kramatorsk", "Pokrovsk", "Donetsk", "Melitopol", "Zaporizhzhia"]
+    with report_style():
+        fig = new_figure(8.0, 5.0)
+        ax = fig.add_subplot()
+        ax.set_xlim(5, 41)
+        ax.set_ylim(43, 55)
+        ax.scatter(lon, lat)
+        labels = place_labels(ax, lon, lat, names, obstacles_deg=np.column_stack([lon, lat]))
+        fig.draw_without_rendering()
+        boxes = [a.get_window_extent() for a in labels]
+    assert len(boxes) == len(names)
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j]), (names[i], names[j])

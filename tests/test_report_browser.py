@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -86,3 +87,32 @@ def test_helper_catches_console_errors_and_network_requests(tmp_path):
     assert any("boom" in text for text in visit.console_errors)
     assert visit.blocked == ["https://example.invalid/tile.png"]
     assert visit.non_local_requests == ["https://example.invalid/tile.png"]
+
+
+#: The window width the report must fit (issue 14: the Constellation row stretched the page to 2,402 px).
+PAGE_WIDTH_PX = 1400
+
+
+def test_page_fits_1400_px_and_no_cell_is_clipped(tmp_path):
+    # The synthetic report with what made the real one overflow: a long constellation description, long
+    # hashes, and three what-if variants with long gateway/PoP names.
+    tables = synthetic_tables()
+    whatif = tables["whatif"]
+    extra = whatif.assign(variant="Crimea switched on as well", gateway="gw-a-rather-long-gateway-name",
+                          pop="pop-somewhere-far")
+    tables["whatif"] = pd.concat([whatif, extra], ignore_index=True)
+    meta = {**synthetic_meta(), "constellation": "Starlink first generation (FCC 21-48): " + "550 km/53° 72×22, " * 12,
+            "input_sha256": {f"input-{i}.geojson": "ab" * 32 for i in range(3)},
+            "variants": synthetic_meta()["variants"] + [{"name": "Crimea switched on as well", "description": "x"}]}
+    path = tmp_path / "report.html"
+    path.write_text(build_report(tables, meta), encoding="utf-8")
+    with open_page(path, viewport={"width": PAGE_WIDTH_PX, "height": 900}) as visit:
+        page = visit.page
+        scroll_width = page.evaluate("() => document.scrollingElement.scrollWidth")
+        clipped = page.evaluate("""() => [...document.querySelectorAll('td, th')]
+            .filter(c => c.scrollWidth > c.clientWidth).map(c => c.textContent)""")
+        scrolled = page.evaluate("""() => [...document.querySelectorAll('.table-wrap')]
+            .filter(w => w.scrollWidth > w.clientWidth).map(w => w.textContent.slice(0, 60))""")
+    assert scroll_width <= PAGE_WIDTH_PX
+    assert clipped == []
+    assert scrolled == []  # no table hides columns (the what-if's PoP) behind a scroll bar either

@@ -146,6 +146,7 @@ def test_cli_run_writes_a_complete_folder(tmp_path):
     assert {p.stem for p in out.glob("*.parquet")} == set(TABLE_COLUMNS) - {"sweep", "constellation"}
 
 
+@pytest.mark.slow  # a subprocess run of the seed scenario, killed part-way
 def test_killed_run_leaves_no_complete_looking_folder(tmp_path):
     scenario = tmp_path / "long.toml"
     scenario.write_text(SEED.read_text().replace("duration_s = 10800", "duration_s = 86400").replace(

@@ -19,6 +19,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 Image = pytest.importorskip("PIL.Image")
 uvicorn = pytest.importorskip("uvicorn")
 
+from leosim.policy import PolicyStore, Rule  # noqa: E402
 from leosim.web import ServerState, create_app  # noqa: E402
 from leosim.web.app import cesium_available  # noqa: E402
 
@@ -51,7 +52,11 @@ def server(tmp_path_factory):
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
     if not cesium_available():
         pytest.skip("CesiumJS assets not built (scripts/build_web_assets.sh)")
-    state = ServerState.default(db_path=tmp_path_factory.mktemp("browser") / "p.sqlite", start=START, terminals=40)
+    db = tmp_path_factory.mktemp("browser") / "p.sqlite"
+    with PolicyStore(db) as store:  # two ruled territories for the colour checks: Ukraine on, Russia off
+        store.set(Rule("UKR", "active", "2022-02-26"), by="test", reason="active")
+        store.set(Rule("RUS", "denied", "2022-02-26"), by="test", reason="denied")
+    state = ServerState.default(db_path=db, start=START, terminals=40)
     port = _free_port()
     config = uvicorn.Config(create_app(state), host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
@@ -119,3 +124,70 @@ def test_globe_offline_satellites_and_route(server):
     assert any("/api/positions" in u for u in local)
     assert errors == [], errors
     assert after - before >= MIN_ROUTE_PIXELS, (before, after)
+
+
+#: Smallest share of the globe's pixels that Ukraine's green (active) and Russia's red (denied) each cover in
+#: a view centred on Ukraine from 4,000 km: each fills far more (Russia most of the upper right), 2% still
+#: fails when a territory is not drawn at all (the rest of the land is grey: desaturated imagery).
+MIN_TERRITORY_SHARE = 0.02
+#: Seconds within which a switched-on layer (laser links, footprints) must have drawn something.
+LAYER_DEADLINE_S = 4.0
+
+
+def _hue_shares(png: bytes) -> tuple[float, float]:
+    """Shares of the globe area's pixels that are clearly green and clearly red (one channel well above the
+    others: the territory fills over grey land and blue sea)."""
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int32)[:, :GLOBE_AREA_X]
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    green = (g > r + 25) & (g > b + 25)
+    red = (r > g + 50) & (r > b + 50)
+    return float(green.mean()), float(red.mean())
+
+
+def test_territories_layers_and_click_to_route_time(server):
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(server + "/")
+            page.wait_for_function("window.leosim && window.leosim.ready && window.leosim.satellitesShown > 4000",
+                                   timeout=120_000)
+            # every ruled territory is drawn before the globe says it is ready (first paint)
+            assert page.evaluate("window.leosim.territoriesDrawn") is True
+            page.evaluate("""() => { const L = window.leosim; L.clock.shouldAnimate = false;
+                L.viewer.camera.setView({ destination: L.Cesium.Cartesian3.fromDegrees(31.0, 49.0, 4.0e6) }); }""")
+            page.wait_for_timeout(1500)
+            green, red = _hue_shares(page.screenshot())
+            assert green >= MIN_TERRITORY_SHARE, f"active green covers {green:.2%} of the globe area"
+            assert red >= MIN_TERRITORY_SHARE, f"denied red covers {red:.2%} of the globe area"
+
+            # the laser-link and footprint layers draw within LAYER_DEADLINE_S of being switched on
+            for toggle, drawn in (("toggle-isl", "islLinesShown"), ("toggle-footprints", "footprintsShown")):
+                page.evaluate("() => { window.leosim.clock.shouldAnimate = true; }")
+                switched = time.monotonic()
+                page.click(f"#{toggle}")
+                page.wait_for_function(f"window.leosim.{drawn} > 0", timeout=LAYER_DEADLINE_S * 1000)
+                print(f"{toggle}: drawn after {time.monotonic() - switched:.2f} s")
+
+            # click-to-route: access, route and the RTT series are asked at once; the page records the time
+            terminals = page.evaluate("window.leosim.terminals")
+            target = next(((s, xy) for s in terminals
+                           if (xy := page.evaluate("id => window.leosim.siteWindowPosition(id)", s))
+                           and 80 < xy["x"] < 780 and 80 < xy["y"] < 640), None)
+            assert target is not None, "no terminal on the visible side of the globe"
+            page.mouse.click(target[1]["x"], target[1]["y"])
+            page.wait_for_function("window.leosim.clickToRouteMs !== null", timeout=60_000)
+            elapsed_ms = page.evaluate("window.leosim.clickToRouteMs")
+            print(f"click-to-route: {elapsed_ms:.0f} ms (target 1,000 ms)")
+            page.wait_for_function("document.querySelector('#rtt-chart svg path, #rtt-chart p') !== null",
+                                   timeout=60_000)
+            # the route follows the clock: a later sample instant brings a new route
+            first = page.evaluate("window.leosim.selected")
+            page.evaluate("""() => { const L = window.leosim; const J = L.Cesium.JulianDate;
+                L.clock.shouldAnimate = false; L.clock.currentTime = J.addSeconds(L.windowStart, 1800, new J()); }""")
+            page.wait_for_function("document.querySelector('#route-line').textContent.includes('06:30:00')",
+                                   timeout=30_000)
+            assert page.evaluate("window.leosim.selected") == first
+            assert page.evaluate("window.leosim.errors") == []
+        finally:
+            browser.close()

@@ -42,6 +42,13 @@ SGP4_EPOCH_JD = 2_433_281.5
 MEAN_EARTH_RADIUS_KM = 6371.0088
 """IUGG mean Earth radius R1, km (used for great-circle distances)."""
 
+MIN_STRETCH_DISTANCE_KM = 500.0
+"""Shortest great circle between a pair's ends for which a stretch ratio (RTT over the fibre or vacuum
+reference) is reported, km. Every satellite path climbs to the shell and back (2 x ~550 km for Starlink's
+main shells, ~3.7 ms of RTT by itself), so over a few tens of km the ratio measures the altitude, not the
+routing (Tokyo to its PoP, 16 km: "stretch 55.8"). From 500 km the ground distance is of the order of the
+climb and the ratio says something about the route."""
+
 # Default elevation mask of user terminals and gateways.
 DEFAULT_MIN_ELEVATION_DEG = 25.0
 """Default elevation mask for user terminals, deg (Starlink's FCC filings use 25°; SpaceX asked for 20°)."""

@@ -264,3 +264,33 @@ def write_table(path, columns, schema: pa.Schema | None = None) -> None:
     """Write one table at once (see :class:`TableWriter`)."""
     with TableWriter(path, schema) as writer:
         writer.write(columns)
+
+
+#: Rows converted at a time by :func:`parquet_folder_to_csv` (bounds memory on big access tables).
+CSV_BATCH_ROWS = 1_000_000
+
+
+def parquet_folder_to_csv(results_dir, csv_dir) -> list[Path]:
+    """Every Parquet table under ``results_dir`` (a run's folder, sweep variants included) written as CSV
+    under ``csv_dir`` with the same relative path and name (``access.parquet`` -> ``access.csv``), timestamps
+    as ISO 8601 UTC text (see :class:`TableWriter`). Returns the CSV files written, sorted. Raises
+    :class:`LeosimInputError` when ``results_dir`` holds no Parquet table."""
+    results_dir, csv_dir = Path(results_dir), Path(csv_dir)
+    tables = sorted(p for p in results_dir.rglob("*.parquet") if not p.name.startswith("."))
+    if csv_dir.resolve() != results_dir.resolve():  # a CSV folder inside the results: not a source
+        tables = [p for p in tables if csv_dir.resolve() not in p.resolve().parents]
+    if not tables:
+        raise LeosimInputError("no Parquet tables found (expected a leosim results folder)",
+                               source=str(results_dir))
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    written = []
+    for table in tables:
+        target = csv_dir / table.relative_to(results_dir).with_suffix(".csv")
+        source = pq.ParquetFile(table)
+        with TableWriter(target, source.schema_arrow) as writer:
+            for batch in source.iter_batches(batch_size=CSV_BATCH_ROWS):
+                writer.write(pa.Table.from_batches([batch], schema=source.schema_arrow))
+        written.append(target)
+    return written

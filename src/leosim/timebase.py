@@ -262,3 +262,16 @@ class Times:
         size = max(1, int(size))
         for first in range(0, len(self), size):
             yield self[first:first + size]
+
+
+def format_duration(seconds: float) -> str:
+    """A window's length for people: ``200 s``, ``45 min``, ``3.0 h``, ``2.0 days`` (NaN: ``?``)."""
+    if not seconds == seconds:  # NaN
+        return "?"
+    if seconds < 600:
+        return f"{seconds:g} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"

@@ -61,3 +61,20 @@ def progress(iterable, *, total: int, desc: str):
     from tqdm import tqdm
 
     return tqdm(iterable, total=total, desc=desc, unit="chunk", leave=False)
+
+
+def progress_bar(desc: str, unit: str = "step"):
+    """``(update, close)`` for work that reports ``update(done, total)``: a tqdm bar on an interactive terminal
+    (stderr); on anything else (a pipe, a log file, a test) ``update`` is None and nothing is printed."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, desc=desc, unit=unit, leave=False)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update, bar.close

@@ -6,6 +6,8 @@ import math
 
 import click
 
+from ._options import progress_bar
+
 
 def register(group) -> None:
     """Add this module's commands to the top-level ``leosim`` group."""
@@ -34,5 +36,9 @@ def hypatia_state(hypatia, duration_s, step_ms, out, workers):
         raise LeosimInputError(f"must be a whole number of milliseconds, as satgenpy and its ns-3 "
                                f"configuration use, got {step_ms}", field="--step-ms")
     network = read_satgenpy_folder(hypatia)
-    folder = write_dynamic_state(network, out, duration_s, step_ms, workers=workers)
+    update, close = progress_bar("hypatia-state")
+    try:
+        folder = write_dynamic_state(network, out, duration_s, step_ms, workers=workers, progress=update)
+    finally:
+        close()
     click.echo(f"{folder}  ({network.num_satellites} satellites, {network.num_ground_stations} ground stations)")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import click
 
 from ..constants import DEFAULT_MIN_ELEVATION_DEG, RTT_CHUNK_BYTES
 from ..errors import LeosimInputError
-from ._options import make_times, progress
+from ._options import make_times, progress_bar
 
 if TYPE_CHECKING:
     import numpy as np
@@ -82,26 +81,56 @@ def _isls(isl: str | None, constellation, network):
     return load_isl_file(isl, n_satellites=len(constellation))
 
 
-def _pairs(sites, pair_args, all_pairs: bool, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """Source and destination site indices; in user mode a destination ``pop`` means the best PoP (-1)."""
+def _pairs(sites, pair_args, all_pairs: bool, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Source and destination site indices (in user mode a destination ``pop`` means the best PoP, -1), and
+    the names written for them: what the user typed for ``--pair``, the site's name for ``--all-pairs``
+    ('' for a best PoP: the PoP found is written then)."""
+    src, dst, src_names, dst_names = [], [], [], []
     import numpy as np
 
-    src, dst = [], []
     for a, b in pair_args:
         src.append(sites.index_of(a))
-        dst.append(-1 if mode == "user" and b.lower() in ("pop", "best-pop") else sites.index_of(b))
+        best_pop = mode == "user" and b.lower() in ("pop", "best-pop")
+        dst.append(-1 if best_pop else sites.index_of(b))
+        src_names.append(a)
+        dst_names.append("" if best_pop else b)
     if all_pairs:
         ends = np.flatnonzero(~np.isin(sites.kinds, ("gateway", "pop"))) if mode == "user" else np.arange(len(sites))
+        names = np.asarray(sites.names, dtype=str)
         if mode == "user":
             src.extend(ends.tolist())
             dst.extend([-1] * ends.size)
+            src_names.extend(names[ends].tolist())
+            dst_names.extend([""] * ends.size)
         else:
             i, j = np.triu_indices(ends.size, k=1)
             src.extend(ends[i].tolist())
             dst.extend(ends[j].tolist())
+            src_names.extend(names[ends[i]].tolist())
+            dst_names.extend(names[ends[j]].tolist())
     if not src:
         raise LeosimInputError("give at least one --pair A B, or --all-pairs", field="--pair")
-    return np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64)
+    return (np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64),
+            np.asarray(src_names, dtype=object), np.asarray(dst_names, dtype=object))
+
+
+def _isl_note(isl_report, counts: dict[str, int]) -> None:
+    """Add one instant's left-out ISLs to ``counts``, each link once: a link that is both too long and
+    Earth-blocked (with the default length limit the two conditions coincide) counts once, under both names."""
+    import numpy as np
+
+    links, inverse = np.unique(isl_report.link_index, return_inverse=True)
+    if links.size == 0:
+        return
+    reasons = sorted(set(isl_report.reason.tolist()))
+    code = np.zeros(links.size, dtype=np.int64)
+    for bit, reason in enumerate(reasons):
+        hit = np.zeros(links.size, dtype=bool)
+        hit[inverse[isl_report.reason == reason]] = True
+        code |= hit.astype(np.int64) << bit
+    for value, count in zip(*np.unique(code, return_counts=True), strict=True):
+        label = " and ".join(r.replace("_", " ") for bit, r in enumerate(reasons) if value >> bit & 1)
+        counts[label] = counts.get(label, 0) + int(count)
 
 
 @click.command()
@@ -145,7 +174,7 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
         raise LeosimInputError(f"must be within 0..90 degrees, got {min_elevation_deg}", field="--min-elevation")
     sats, network = _load_network(constellation, tle, hypatia)
     sites = _load_sites(sites_spec, network, mode)
-    src, dst = _pairs(sites, pair_args, all_pairs, mode)
+    src, dst, src_names, dst_names = _pairs(sites, pair_args, all_pairs, mode)
     times = make_times(start, duration_s, step_s, sats.epoch if network is None else network.epoch)
     gsl = {"site_up": sites.up,
            "min_elevation_deg": DEFAULT_MIN_ELEVATION_DEG if min_elevation_deg is None else min_elevation_deg}
@@ -159,26 +188,31 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
         gsl["fibre_km"] = fibre_matrix_km(fibre, sites)
     router = Router(sites.ecef_km, sites.kinds, mode=mode, isls=_isls(isl, sats, network),
                     max_isl_length_km=network.max_isl_length_km if network is not None else None, **gsl)
-    n_sat, ids = len(sats), np.asarray(sites.ids, dtype=str)
-    from ..orbits.propagate import chunk_steps
-
-    chunks = math.ceil(len(times) / chunk_steps(n_sat, RTT_CHUNK_BYTES))
+    ids = np.asarray(sites.ids, dtype=str)
     left_out: dict[str, int] = {}  # ISLs not usable at an instant, by reason (too long, Earth-blocked, ...)
-    with TableWriter(out) as writer:
-        for states in progress(sats.iter_states(times, max_bytes=RTT_CHUNK_BYTES), total=chunks, desc="rtt"):
-            offsets = (states.times.utc - times.utc[0]).astype(np.int64) / 1e9
-            for k in range(len(states.times)):
-                routes = router.route(states.position_km[k], src, dst)
-                for reason in routes.isl_report.reason.tolist():
-                    left_out[reason] = left_out.get(reason, 0) + 1
-                dst_ids = np.where(routes.dst >= 0, ids[np.maximum(routes.dst, 0)], "")
-                writer.write({"time_s": np.full(src.size, offsets[k]),
-                              "time_utc": np.full(src.size, states.times.utc[k]),
-                              "src": ids[src], "dst": np.where(dst >= 0, ids[np.maximum(dst, 0)], dst_ids),
-                              "rtt_ms": routes.rtt_ms, "hops": routes.hops.astype(np.int64),
-                              "path": path_strings(routes.paths)})
+    update, close = progress_bar("rtt", unit="instant")
+    done = 0
+    try:
+        writer = TableWriter(out)
+        with writer:
+            for states in sats.iter_states(times, max_bytes=RTT_CHUNK_BYTES):
+                offsets = (states.times.utc - times.utc[0]).astype(np.int64) / 1e9
+                for k in range(len(states.times)):
+                    routes = router.route(states.position_km[k], src, dst)
+                    _isl_note(routes.isl_report, left_out)
+                    best = np.where(routes.dst >= 0, ids[np.maximum(routes.dst, 0)], "")
+                    writer.write({"time_s": np.full(src.size, offsets[k]),
+                                  "time_utc": np.full(src.size, states.times.utc[k]),
+                                  "src": src_names, "dst": np.where(dst_names != "", dst_names, best),
+                                  "rtt_ms": routes.rtt_ms, "hops": routes.hops.astype(np.int64),
+                                  "path": path_strings(routes.paths)})
+                    done += 1
+                    if update is not None:
+                        update(done, len(times))
+    finally:
+        close()
     click.echo(f"wrote {writer.rows} rows ({len(times)} instants x {src.size} pairs) to {out}", err=True)
     if left_out:
-        listed = ", ".join(f"{count} {reason.replace('_', ' ')}" for reason, count in sorted(left_out.items()))
+        listed = ", ".join(f"{count} {reason}" for reason, count in sorted(left_out.items()))
         click.echo(f"note: ISLs left out (link-instants): {listed}", err=True)
 

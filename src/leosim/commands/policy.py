@@ -28,7 +28,8 @@ def _rule_row(rule) -> dict:
     iso = _iso
     return {"rule_id": rule.rule_id, "subject": rule.subject, "state": rule.state,
             "allow": list(rule.allow), "from": iso(rule.valid_from), "until": iso(rule.valid_until),
-            "decided_at": iso(rule.decided_at), "by": rule.decided_by, "reason": rule.reason}
+            "decided_at": iso(rule.decided_at), "by": rule.decided_by, "reason": rule.reason,
+            "source": rule.source, "url": rule.url}
 
 
 def _iso(value) -> str | None:
@@ -61,8 +62,10 @@ def policy_group():
 @click.option("--reason", required=True, help="why")
 @click.option("--allow", multiple=True, metavar="fleet:NAME|tenant:NAME",
               help="for restricted: who may still use the service (repeatable)")
+@click.option("--url", default="", metavar="URL", help="link to the public source of the decision (https://...)")
+@click.option("--source", default="", help="the source in words (outlet, date)")
 @click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
-def set_command(territory, state, valid_from, valid_until, author, reason, allow, db):
+def set_command(territory, state, valid_from, valid_until, author, reason, allow, url, source, db):
     """Record that TERRITORY is in STATE from --from (until --until).
 
     TERRITORY is an ISO 3166 alpha-3 code (UKR), a custom region name (or region:NAME),
@@ -77,7 +80,8 @@ def set_command(territory, state, valid_from, valid_until, author, reason, allow
     with _open(db) as store:
         known_regions = {r.key for r in store.rules() if r.kind == "region"}
         subject = resolve_subject(territory, known_regions)
-        rule = Rule(subject=subject, state=state, valid_from=start, valid_until=end, allow=tuple(allow))
+        rule = Rule(subject=subject, state=state, valid_from=start, valid_until=end, allow=tuple(allow),
+                    url=url, source=source)
         entry = store.set(rule, by=author, reason=reason)
     until = _iso(rule.valid_until) or "open"
     click.echo(f"recorded entry #{entry.seq}: {subject} {state} from {_iso(rule.valid_from)} until {until} "
@@ -107,8 +111,9 @@ def show_command(at, as_of, db, as_json):
         return
     for row in rows:
         row["allow"] = ",".join(row["allow"])
+    sourced = [c for c in ("source", "url") if any(row[c] for row in rows)]  # only when a rule has one
     click.echo(_table(rows, ["rule_id", "subject", "state", "allow", "from", "until", "decided_at", "by",
-                             "reason"]))
+                             "reason", *sourced]))
 
 
 @policy_group.command("log")

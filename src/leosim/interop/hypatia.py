@@ -35,6 +35,7 @@ import itertools
 import math
 import multiprocessing
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -386,8 +387,9 @@ def _step_lengths(network: HypatiaNetwork, position_km: np.ndarray, t_ns: int) -
 
 
 def _write_block(network: HypatiaNetwork, folder: Path, step_ns: int, first: int, stop: int,
-                 earth_rotation: str) -> None:
-    """Write steps ``first..stop-1``; the first one as a diff against step ``first - 1`` unless ``first == 0``."""
+                 earth_rotation: str, on_step: Callable[[], None] | None = None) -> None:
+    """Write steps ``first..stop-1``; the first one as a diff against step ``first - 1`` unless ``first == 0``.
+    ``on_step`` is called after each step written (progress)."""
     table = InterfaceTable(network.isls, network.num_satellites)
     start = max(first - 1, 0)
     previous = None
@@ -402,6 +404,8 @@ def _write_block(network: HypatiaNetwork, folder: Path, step_ns: int, first: int
                 (folder / f"fstate_{t_ns}.txt").write_text(fstate_text(hops, table, previous), encoding="ascii")
                 bandwidth = gsl_bandwidth_text(table.num_isls_per_sat, network.bandwidth()) if t_ns == 0 else ""
                 (folder / f"gsl_if_bandwidth_{t_ns}.txt").write_text(bandwidth, encoding="ascii")
+                if on_step is not None:
+                    on_step()
             previous = hops
 
 
@@ -409,13 +413,14 @@ _FORK_JOB: tuple | None = None
 """(network, folder, step_ns, earth_rotation) for forked workers (Satrec objects cannot be pickled)."""
 
 
-def _fork_worker(block: tuple[int, int]) -> None:
+def _fork_worker(block: tuple[int, int]) -> int:
     network, folder, step_ns, earth_rotation = _FORK_JOB
     _write_block(network, folder, step_ns, block[0], block[1], earth_rotation)
+    return block[1] - block[0]
 
 
 def write_dynamic_state(network: HypatiaNetwork, out_dir, duration_s: float, step_ms: float, workers: int = 1,
-                        *, earth_rotation: str = "utc") -> Path:
+                        *, earth_rotation: str = "utc", progress: Callable[[int, int], None] | None = None) -> Path:
     """Write Hypatia's dynamic state for ``algorithm_free_one_only_over_isls``; return the folder written.
 
     Creates ``out_dir/dynamic_state_<step_ms>ms_for_<duration_s>s/`` with, for every ``t_ns = k * step``
@@ -426,7 +431,8 @@ def write_dynamic_state(network: HypatiaNetwork, out_dir, duration_s: float, ste
     contiguous blocks computed by forked processes (each block first computes the step before it, to write
     diffs); the files are byte-identical for any number of workers. An ISL longer than the maximum raises
     :class:`LeosimInputError` naming the link and the instant. See the module docstring for
-    ``earth_rotation``.
+    ``earth_rotation``. ``progress(done, total)`` is called as steps are written (per step in one process,
+    per finished block with workers).
     """
     # Check finiteness before rounding: round() raises on NaN and infinity.
     step_ns = round(float(step_ms) * NS_PER_MS) if math.isfinite(float(step_ms)) else 0
@@ -458,12 +464,18 @@ def write_dynamic_state(network: HypatiaNetwork, out_dir, duration_s: float, ste
                 _FORK_JOB = (network, tmp, step_ns, earth_rotation)
                 try:
                     with multiprocessing.get_context("fork").Pool(len(blocks)) as pool:
-                        pool.map(_fork_worker, blocks, chunksize=1)
+                        done = 0
+                        for written in pool.imap_unordered(_fork_worker, blocks, chunksize=1):
+                            done += written
+                            if progress is not None:
+                                progress(done, n_steps)
                 finally:
                     _FORK_JOB = None
             else:
+                counter = itertools.count(1)
+                on_step = None if progress is None else (lambda: progress(next(counter), n_steps))
                 for first, stop in blocks:
-                    _write_block(network, tmp, step_ns, first, stop, earth_rotation)
+                    _write_block(network, tmp, step_ns, first, stop, earth_rotation, on_step)
             swap_into_place(tmp, final)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..errors import LeosimInputError
 from ..timebase import parse_utc
+from .rules import check_source_url
 
 PAYER_KINDS = ("operator donation", "government contract", "subscribers", "other")
 
@@ -70,8 +71,13 @@ class Fleet:
     terminal_count: int
     payers: tuple[PayerPeriod, ...] = ()
     tenant: Tenant | None = None
+    url: str = ""
+    """A link to the public source of the figures (optional)."""
+    source: str = ""
+    """Where the figures come from, in words, or 'illustrative' (optional)."""
 
     def __post_init__(self):
+        object.__setattr__(self, "url", check_source_url(self.url))
         if not self.name or ":" in self.name:
             raise LeosimInputError(f"fleet name {self.name!r} must be non-empty without ':'", field="name")
         if self.terminal_count < 0:
@@ -151,7 +157,8 @@ def fleets_from_config(section, *, source: str = "policy") -> list[Fleet]:
                            for p in entry.get("payers", []))
             tenant = Tenant(str(entry["tenant"]), int(entry.get("priority", 0))) if "tenant" in entry else None
             out.append(Fleet(name=str(entry["name"]), terminal_count=int(entry.get("terminals", 0)),
-                             payers=payers, tenant=tenant))
+                             payers=payers, tenant=tenant, url=str(entry.get("url", "")),
+                             source=str(entry.get("source", ""))))
         except KeyError as error:
             raise LeosimInputError(f"missing key {error.args[0]!r}", source=source, field=where) from None
         except LeosimInputError as error:

@@ -60,6 +60,18 @@ def _ns(value) -> int:
     return int(parse_utc(value).astype(np.int64))
 
 
+#: URL schemes a rule's or fleet's ``url`` may use (the report and the globe show it as a link).
+SOURCE_URL_SCHEMES = ("https://", "http://")
+
+
+def check_source_url(url) -> str:
+    """``url`` stripped, '' when empty; raises :class:`LeosimInputError` unless it starts with http(s)://."""
+    text = "" if url is None else str(url).strip()
+    if text and not text.lower().startswith(SOURCE_URL_SCHEMES):
+        raise LeosimInputError(f"url {text!r} must start with https:// or http://", field="url")
+    return text
+
+
 @dataclass(frozen=True)
 class Rule:
     """One decision: ``subject`` is in ``state`` during ``[valid_from, valid_until)`` (UTC).
@@ -78,6 +90,10 @@ class Rule:
     decided_by: str = ""
     reason: str = ""
     rule_id: int | None = None
+    url: str = ""
+    """A link to the public source of the decision (optional; shown in the report, globe and policy show)."""
+    source: str = ""
+    """The source in words (outlet, date), optional."""
 
     def __post_init__(self):
         kind, key = subject_kind(self.subject)
@@ -101,6 +117,8 @@ class Rule:
             raise LeosimInputError(f"rule for {self.subject}: allow is only meaningful with state "
                                    f"restricted, not {self.state}", field="allow")
         object.__setattr__(self, "allow", allow)
+        object.__setattr__(self, "url", check_source_url(self.url))
+
 
     @property
     def kind(self) -> str:
@@ -303,7 +321,8 @@ def _allow_mask(allow: tuple[str, ...], fleet: np.ndarray, tenant: np.ndarray) -
 
 def rules_from_config(section, *, source: str = "policy") -> list[Rule]:
     """Rules from a parsed TOML ``[policy]`` section: ``[[policy.rules]]`` tables with keys
-    ``subject``, ``state``, ``from``, optional ``until``, ``allow``, ``decided_at``, ``by``, ``reason``.
+    ``subject``, ``state``, ``from``, optional ``until``, ``allow``, ``decided_at``, ``by``, ``reason``,
+    ``url``, ``source``.
 
     TOML dates/datetimes or ISO strings are accepted; naive instants are UTC.
     """
@@ -311,7 +330,7 @@ def rules_from_config(section, *, source: str = "policy") -> list[Rule]:
     if not isinstance(entries, list):
         raise LeosimInputError("[policy] needs a 'rules' array of tables ([[policy.rules]])", source=source,
                                field="rules")
-    known = {"subject", "state", "from", "until", "allow", "decided_at", "by", "reason"}
+    known = {"subject", "state", "from", "until", "allow", "decided_at", "by", "reason", "url", "source"}
     rules = []
     for i, entry in enumerate(entries):
         where = f"rules[{i}]"
@@ -329,7 +348,8 @@ def rules_from_config(section, *, source: str = "policy") -> list[Rule]:
                       "valid_from": _toml_instant(entry["from"]),
                       "valid_until": _toml_instant(entry["until"]) if "until" in entry else None,
                       "allow": tuple(entry.get("allow", ())), "decided_by": str(entry.get("by", "")),
-                      "reason": str(entry.get("reason", ""))}
+                      "reason": str(entry.get("reason", "")), "url": str(entry.get("url", "")),
+                      "source": str(entry.get("source", ""))}
             if "decided_at" in entry:
                 kwargs["decided_at"] = _toml_instant(entry["decided_at"])
             rules.append(Rule(**kwargs))

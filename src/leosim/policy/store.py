@@ -122,7 +122,13 @@ def entry_hash(entry: dict) -> str:
 def rule_to_json(rule: Rule) -> str:
     return canonical_json({"subject": rule.subject, "state": rule.state, "from": _iso(rule.valid_from),
                            "until": _iso(rule.valid_until), "allow": list(rule.allow),
-                           "decided_at": _iso(rule.decided_at)})
+                           "decided_at": _iso(rule.decided_at), **_rule_sources(rule)})
+
+
+# Sources of a rule (url, source): stored in the rule's JSON only when given, so no table changes (no
+# migration) and the entries written before these fields existed keep their bytes and hashes.
+def _rule_sources(rule: Rule) -> dict:
+    return {key: value for key, value in (("url", rule.url), ("source", rule.source)) if value}
 
 
 @dataclass(frozen=True)
@@ -393,7 +399,7 @@ class PolicyStore:
         r = entry.rule
         return Rule(subject=r["subject"], state=r["state"], valid_from=r["from"], valid_until=r["until"],
                     allow=tuple(r["allow"]), decided_at=r["decided_at"], decided_by=entry.author,
-                    reason=entry.reason, rule_id=entry.rule_id)
+                    reason=entry.reason, rule_id=entry.rule_id, url=r.get("url", ""), source=r.get("source", ""))
 
     def _replay(self, rows, as_of=None) -> dict[int, Rule]:
         cutoff = None if as_of is None else parse_utc(as_of, source="as_of")

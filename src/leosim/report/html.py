@@ -14,9 +14,20 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from ..constants import MIN_STRETCH_DISTANCE_KM
+from ..timebase import format_duration
 from . import plots
 from .maps import map_figures
-from .render import SPLIT_LABELS, STATE_COLOURS, png_data_uri, site_names, territory_names, usable
+from .render import (
+    SPLIT_LABELS,
+    STATE_COLOURS,
+    png_data_uri,
+    site_groups,
+    site_names,
+    site_order,
+    territory_names,
+    usable,
+)
 
 #: States whose badge colour is light enough to need dark text.
 _DARK_TEXT = {"none": "#1d2430", "restricted": "#1d2430"}
@@ -29,7 +40,7 @@ body { margin: 0; color: var(--ink); background: #fff;
 header { background: var(--accent); color: #fff; padding: 1.4rem 2rem 1.1rem; }
 header h1 { margin: 0 0 .3rem; font-size: 1.6rem; }
 header p { margin: .15rem 0; opacity: .9; }
-main { max-width: 1120px; margin: 0 auto; padding: 1rem 2rem 3rem; }
+main { max-width: 1240px; margin: 0 auto; padding: 1rem 2rem 3rem; }
 nav ol { columns: 2; padding-left: 1.2rem; }
 h2 { border-bottom: 2px solid var(--line); padding-bottom: .2rem; margin-top: 2.2rem; }
 h3 { margin-top: 1.4rem; }
@@ -43,6 +54,9 @@ table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .88rem; }
 th, td { padding: .25rem .6rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 td { white-space: nowrap; }
 td.wrap { white-space: normal; min-width: 8rem; }
+table.kv td { white-space: normal; overflow-wrap: anywhere; }
+.tag { display: inline-block; padding: 0 .4rem; border-radius: 3px; background: #fff3cd; color: #6b4e00;
+       font-size: .8rem; }
 th.group { text-align: center; border-bottom: 2px solid var(--accent); }
 th { background: var(--band); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -103,12 +117,31 @@ def fmt_text(value) -> str:
 def fmt_time(value) -> str:
     if _missing(value):
         return MISSING
-    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M:%S") + " UTC"
+
+
+def fmt_instant(value) -> str:
+    """An instant from ``meta`` (ISO text such as ``2024-10-25T06:00:00.000Z``) as ``2024-10-25 06:00 UTC``
+    (seconds shown only when not zero); the text as given when it does not parse."""
+    try:
+        stamp = pd.Timestamp(str(value))
+    except (ValueError, TypeError):
+        return str(value)
+    stamp = stamp.tz_convert("UTC") if stamp.tzinfo is not None else stamp
+    return stamp.strftime("%Y-%m-%d %H:%M" + (":%S" if stamp.second or stamp.microsecond else "")) + " UTC"
+
+
+def link(url, text) -> str:
+    """An ``<a>`` to an http(s) URL (escaped, opens in a new tab); just the escaped text for other URLs."""
+    url = "" if _missing(url) else str(url)
+    if not url.lower().startswith(("https://", "http://")):
+        return esc(text)
+    return f'<a href="{esc(url)}" rel="noopener noreferrer" target="_blank">{esc(text)}</a>'
 
 
 _NUMERIC = {fmt_pct, fmt_ms, fmt_int, fmt_usd}
 #: Columns of long text, allowed to wrap in tables.
-WRAPPED_COLUMNS = {"rule", "description", "name", "display", "pair"}
+WRAPPED_COLUMNS = {"rule", "description", "name", "display", "pair", "status", "route"}
 
 #: A column of an HTML table: header text, the DataFrame column, a formatter, and whether it is numeric.
 Column = tuple[str, str, Callable[[object], str]]
@@ -186,14 +219,14 @@ def _summary(tables, meta) -> str | None:
     cards = []
     if sites is not None:
         kinds = sites["kind"].astype(str).value_counts()
-        for kind, text in (("terminal", "terminals"), ("gateway", "gateways"), ("pop", "PoPs")):
+        for kind, text in (("terminal", "terminals"), ("city", "cities"), ("gateway", "gateways"), ("pop", "PoPs")):
             if kind in kinds:
                 cards.append((fmt_int(kinds[kind]), text))
     if meta.get("satellites") is not None:
         cards.append((fmt_int(meta["satellites"]), "satellites"))
     hours = plots.window_hours(tables, meta)
     if np.isfinite(hours):
-        cards.append((f"{hours:.2f} h", "window simulated"))
+        cards.append((format_duration(hours * 3600.0), "window simulated"))
     served, median = _served_rtt(access)
     if np.isfinite(served):
         cards.append((fmt_pct(served), "of terminal-instants served"))
@@ -223,12 +256,28 @@ def _summary(tables, meta) -> str | None:
                 rows["rtt_served"] = np.nan
                 rows["rtt_would"] = np.nan
             parts.append("<h3>Per territory</h3>")
+            urls = _rule_urls(meta)
             parts.append(html_table(rows, [
                 ("Territory", "display", fmt_text), ("Key", "key", fmt_text), ("State", "state", fmt_text),
                 ("Served", "service_frac", fmt_pct), ("Median RTT served (ms)", "rtt_served", fmt_ms),
                 ("Median RTT if allowed (ms)", "rtt_would", fmt_ms), ("Deciding rule", "rule", fmt_text)],
-                raw={"state": _state_badge}))
+                raw={"state": _state_badge, "rule": lambda text: _rule_with_source(text, urls)}))
     return "".join(parts)
+
+
+def _rule_urls(meta) -> dict[str, str]:
+    """The cited URL of each baseline rule's territory key (from ``meta['sources']``)."""
+    return {str(s.get("key", "")): str(s["url"]) for s in (meta.get("sources") or [])
+            if isinstance(s, dict) and s.get("what") == "rule" and s.get("url")}
+
+
+def _rule_with_source(text, urls: dict[str, str]) -> str:
+    """A deciding rule's text (``SUBJECT state: reason``) with a "source" link when its subject cites one."""
+    text = fmt_text(text)
+    subject = text.split(" ", 1)[0]
+    key = subject.split(":", 1)[1] if ":" in subject else subject
+    url = urls.get(key)
+    return esc(text) + (" (" + link(url, "source") + ")" if url else "")
 
 
 def _map(tables, meta) -> str | None:
@@ -237,7 +286,7 @@ def _map(tables, meta) -> str | None:
         return None
     legend = ", ".join(f"{state} {colour_name}" for state, colour_name in
                        (("active", "green"), ("denied", "red"), ("restricted", "amber"), ("none", "grey")))
-    start = meta.get("start", "")
+    start = fmt_instant(meta["start"]) if meta.get("start") else ""
     parts = [f"<p>Service state of each territory at the window start{' (' + esc(start) + ')' if start else ''}: "
              f"{esc(legend)}. Custom regions (outlined) are drawn over their countries. Circles are terminals, "
              "triangles gateways, squares PoPs. Equirectangular projection.</p>", '<div class="maps">']
@@ -251,7 +300,9 @@ def _map(tables, meta) -> str | None:
             columns: list[Column] = [("Territory", "territory", fmt_text), ("Layer", "layer", fmt_text),
                                      ("State", "state", fmt_text), ("Rule", "rule", fmt_text),
                                      ("Since", "since", fmt_time)]
-            parts.append(html_table(decided, [c for c in columns if c[1] in decided], raw={"state": _state_badge}))
+            urls = _rule_urls(meta)
+            parts.append(html_table(decided, [c for c in columns if c[1] in decided],
+                                    raw={"state": _state_badge, "rule": lambda text: _rule_with_source(text, urls)}))
     return "".join(parts)
 
 
@@ -263,11 +314,42 @@ def _coverage(tables, meta) -> str | None:
     stats = coverage.groupby("site_id", sort=True)["visible_sats"].agg(
         minimum="min", median="median", maximum="max", covered=lambda v: float((v > 0).mean())).reset_index()
     stats["name"] = [names.get(str(s), str(s)) for s in stats["site_id"]]
+    stats = _grouped(tables, stats, "site_id")
     return (_figure(plots.coverage_figure(tables), "Satellites above each terminal's elevation mask, per instant.",
                     "Satellites in view over time")
-            + html_table(stats, [("Terminal", "name", fmt_text), ("Min", "minimum", fmt_int),
+            + html_table(stats, _group_column(stats) + [("Terminal", "name", fmt_text), ("Min", "minimum", fmt_int),
                                  ("Median", "median", fmt_float(1)), ("Max", "maximum", fmt_int),
                                  ("Covered", "covered", fmt_pct)], numeric={"median"}))
+
+
+def _grouped(tables, frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    """``frame`` with a ``group`` column (the scenario's group of each site) and its rows ordered by group,
+    then by the scenario's order of the sites (see :func:`site_order`)."""
+    groups = site_groups(tables)
+    frame = frame.iloc[site_order(tables, frame[id_column])].reset_index(drop=True)
+    return frame.assign(group=[groups.get(str(s), "") for s in frame[id_column]])
+
+
+def _group_column(frame: pd.DataFrame) -> list[Column]:
+    """The "Group" column, when some site has a group."""
+    return [("Group", "group", fmt_text)] if "group" in frame and (frame["group"] != "").any() else []
+
+
+def _pair_status(row) -> str:
+    """What a pair got over the window, in words: served share, denied share (with the RTT it would have had
+    when always denied), share without a physical path."""
+    denied = float(row.get("denied_frac", 0.0) or 0.0) if not _missing(row.get("denied_frac")) else 0.0
+    no_path = float(row["no_path_frac"]) if not _missing(row.get("no_path_frac")) else 0.0
+    would = row.get("median_if_allowed_ms")
+    if denied >= 1.0:
+        return (f"denied (would be {float(would):.1f} ms)" if not _missing(would)
+                else "denied (and no physical path)")
+    parts = [f"served {fmt_pct(1.0 - no_path)}"]
+    if denied > 0:
+        parts.append(f"denied {fmt_pct(denied)}")
+    if no_path - denied > 1e-12:
+        parts.append(f"no path {fmt_pct(no_path - denied)}")
+    return ", ".join(parts)
 
 
 def _latency(tables, meta) -> str | None:
@@ -287,24 +369,53 @@ def _latency(tables, meta) -> str | None:
                         "would give if allowed (their CDF covers the denied instants only).")
         parts.append(_figure(pairs, caption, "RTT between named pairs"))
     if users is not None:
-        parts.append(_figure(users, "User mode: each terminal to its best PoP when routable, grouped by territory; "
-                                    "denied places show the RTT they would get.", "RTT from terminals to PoPs"))
+        caption = ("User mode: RTT from each terminal to its best PoP when routable (denied places included, with "
+                   "the RTT they would get). "
+                   + ("Per PoP, over the terminal-instants it served (box: quartiles and median, whiskers: 5th to "
+                      "95th percentile; term.: terminals that used it at some instant), and the CDF over all "
+                      "terminal-instants." if plots.user_latency_as_distributions(tables)
+                      else "Grouped by territory: median over its terminals with the min-max band."))
+        parts.append(_figure(users, caption, "RTT from terminals to PoPs"))
     if summary is not None:
         names = site_names(tables)
         rows = summary.copy()
         rows["pair"] = [f"{names.get(str(s), str(s))} → {names.get(str(d), str(d))}"
                         for s, d in zip(rows["src"], rows["dst"], strict=True)]
+        rows["status"] = [_pair_status(r) for r in rows.to_dict("records")]
+        if "path_changes" in rows and "no_path_frac" in rows:  # a pair that never had a path: no count
+            never = rows["no_path_frac"].astype(float) >= 1.0
+            rows["path_changes"] = rows["path_changes"].astype(float).where(~never)
         columns: list[Column] = [
-            ("Pair", "pair", fmt_text), ("Min (ms)", "min_ms", fmt_ms), ("Median (ms)", "median_ms", fmt_ms),
-            ("p95 (ms)", "p95_ms", fmt_ms), ("Max (ms)", "max_ms", fmt_ms), ("No path", "no_path_frac", fmt_pct),
-            ("Denied", "denied_frac", fmt_pct),
+            ("Pair", "pair", fmt_text), ("Over the window", "status", fmt_text),
+            ("Min (ms)", "min_ms", fmt_ms), ("Median (ms)", "median_ms", fmt_ms),
+            ("p95 (ms)", "p95_ms", fmt_ms), ("Max (ms)", "max_ms", fmt_ms),
+            ("Median if allowed (ms)", "median_if_allowed_ms", fmt_ms),
             ("Path changes", "path_changes", fmt_int), ("Distance (km)", "great_circle_km", fmt_float(0)),
             ("Fibre (ms)", "fibre_rtt_ms", fmt_ms), ("Vacuum (ms)", "vacuum_rtt_ms", fmt_ms),
             ("Stretch vs fibre", "stretch_fibre", fmt_float(2)), ("Stretch vs vacuum", "stretch_vacuum", fmt_float(2))]
         parts.append("<h3>Latency summary</h3>")
+        parts.append(_would_be_summary(rows))
+        parts.append(f"<p class=\"muted\">RTT statistics cover the instants served. Stretch is given only for "
+                     f"ends at least {MIN_STRETCH_DISTANCE_KM:.0f} km apart: closer, the climb to the shell and "
+                     f"back dominates the RTT and the ratio measures the altitude, not the route.</p>")
         parts.append(html_table(rows, [c for c in columns if c[1] in rows],
                                 numeric={"great_circle_km", "stretch_fibre", "stretch_vacuum"}))
     return "".join(parts)
+
+
+def _would_be_summary(rows: pd.DataFrame) -> str:
+    """One sentence on what the denied pairs would get if allowed (median RTT of their physical route)."""
+    if "median_if_allowed_ms" not in rows or "denied_frac" not in rows:
+        return ""
+    denied = rows[(rows["denied_frac"].astype(float) > 0) & np.isfinite(rows["median_if_allowed_ms"].astype(float))]
+    if denied.empty:
+        return ""
+    would = denied["median_if_allowed_ms"].to_numpy(dtype=float)
+    listed = "; ".join(f"{p} {w:.1f} ms" for p, w in list(zip(denied["pair"], would, strict=True))[:6])
+    more = f" and {len(denied) - 6} more" if len(denied) > 6 else ""
+    return (f"<p>{len(denied)} pair{'s' if len(denied) != 1 else ''} denied by policy at some instant would get "
+            f"a median RTT of {np.min(would):.1f}–{np.max(would):.1f} ms if allowed "
+            f"(median of their medians {np.median(would):.1f} ms): {esc(listed)}{esc(more)}.</p>")
 
 
 _AVAILABILITY_COLUMNS: list[Column] = [
@@ -329,7 +440,9 @@ def _availability(tables, meta) -> str | None:
         parts.append(f"<h3>{esc(heading)}</h3>")
         parts.append(_figure(plots.availability_figure(tables, scope),
                              "Share of instants served, and the downtime split by cause.", f"Availability {heading}"))
-        parts.append(html_table(rows, [c for c in _AVAILABILITY_COLUMNS if c[1] in rows]))
+        if scope == "site":
+            rows = _grouped(tables, rows, "key")
+        parts.append(html_table(rows, _group_column(rows) + [c for c in _AVAILABILITY_COLUMNS if c[1] in rows]))
     return "".join(parts) or None
 
 
@@ -345,10 +458,13 @@ def _whatif(tables, meta) -> str | None:
     parts.append(_figure(plots.whatif_figure(tables), "Each policy variant side by side, per territory.",
                          "What-if comparison"))
     variants = list(dict.fromkeys(whatif["variant"].astype(str)))
+    whatif = whatif.assign(route=[_route_text(g, p) for g, p in zip(
+        whatif["gateway"] if "gateway" in whatif else [""] * len(whatif),
+        whatif["pop"] if "pop" in whatif else [""] * len(whatif), strict=True)])
     measures = [(c, h, f) for c, h, f in (("service_frac", "served", fmt_pct), ("denied_frac", "denied", fmt_pct),
                                           ("median_rtt_ms", "median RTT (ms)", fmt_ms),
-                                          ("p95_rtt_ms", "p95 RTT (ms)", fmt_ms), ("gateway", "gateway", fmt_text),
-                                          ("pop", "PoP", fmt_text)) if c in whatif]
+                                          ("p95_rtt_ms", "p95 RTT (ms)", fmt_ms),
+                                          ("route", "gateway → PoP", fmt_text)) if c in whatif]
     names = territory_names(tables)
     for scope, heading in (("territory", "Per territory"), ("site", "Per terminal")):
         rows = whatif[whatif["scope"] == scope]
@@ -358,17 +474,23 @@ def _whatif(tables, meta) -> str | None:
         wide = pd.DataFrame({"key": keys})
         display = dict(zip(rows["key"].astype(str), rows["name"].astype(str), strict=False)) if "name" in rows else {}
         wide["name"] = [names.get(k, display.get(k, k)) if scope == "territory" else display.get(k, k) for k in keys]
-        columns: list[Column] = [("Name", "name", fmt_text)]
-        groups = [("", 1)] + [(variant, len(measures)) for variant in variants]
-        for n, variant in enumerate(variants):
-            part = rows[rows["variant"].astype(str) == variant].drop_duplicates("key").set_index(
-                rows[rows["variant"].astype(str) == variant].drop_duplicates("key")["key"].astype(str))
-            for column, header, fmt in measures:
-                field = f"v{n}_{column}"
-                wide[field] = wide["key"].map(part[column]) if not part.empty else np.nan
-                columns.append((header, field, fmt))
+        if scope == "site":
+            wide = _grouped(tables, wide, "key")
         parts.append(f"<h3>{esc(heading)}</h3>")
-        parts.append(html_table(wide, columns, groups=groups))
+        # at most WHATIF_VARIANTS_PER_TABLE variants side by side: more would not fit the page's width
+        for first in range(0, len(variants), WHATIF_VARIANTS_PER_TABLE):
+            shown = variants[first:first + WHATIF_VARIANTS_PER_TABLE]
+            lead: list[Column] = [("Name", "name", fmt_text)]  # terminals in group order (no column: width)
+            columns: list[Column] = list(lead)
+            groups = [("", len(lead))] + [(variant, len(measures)) for variant in shown]
+            for n, variant in enumerate(shown, start=first):
+                mine = rows[rows["variant"].astype(str) == variant].drop_duplicates("key")
+                part = mine.set_index(mine["key"].astype(str))
+                for column, header, fmt in measures:
+                    field = f"v{n}_{column}"
+                    wide[field] = wide["key"].map(part[column]) if not part.empty else np.nan
+                    columns.append((header, field, fmt))
+            parts.append(html_table(wide, columns, groups=groups))
     return "".join(parts)
 
 
@@ -402,6 +524,16 @@ def _capacity(tables, meta) -> str | None:
     return "".join(parts)
 
 
+#: Policy variants side by side in one what-if table (each takes five columns).
+WHATIF_VARIANTS_PER_TABLE = 2
+
+
+def _route_text(gateway, pop) -> str:
+    """``gateway → PoP`` of the most used route ('' when never served)."""
+    gateway, pop = fmt_text(gateway), fmt_text(pop)
+    return f"{gateway} → {pop}" if gateway and pop else gateway or pop
+
+
 def _cost(tables, meta) -> str | None:
     cost = usable(tables, "cost", ("month", "payer", "cost_usd"))
     if cost is None:
@@ -418,7 +550,7 @@ def _cost(tables, meta) -> str | None:
     columns.append(("Total (USD)", "total", fmt_usd))
     totals = {"month": "Total", **{c: table[c].sum() for c in table.columns if c != "month"}}
     table = pd.concat([table, _frame([totals])], ignore_index=True)
-    parts = [_figure(plots.cost_figure(tables), "Monthly cost per payer (pro rata for part months).",
+    parts = [_figure(plots.cost_figure(tables, meta), "Monthly cost per payer (pro rata for part months).",
                      "Cost per payer per month"), html_table(table, columns)]
     fleets_columns = [c for c in ("fleet", "payer", "kind") if c in cost]
     if "fleet" in cost:
@@ -443,35 +575,61 @@ def _paths(tables, meta) -> str | None:
     names = site_names(tables)
     rates = rates.copy()
     rates["pair"] = [f"{names.get(s, s)} → {names.get(d, d)}" for s, d in zip(rates["src"], rates["dst"], strict=True)]
-    return (_figure(plots.path_changes_figure(tables, meta),
-                    "Changes of the node sequence between consecutive instants (satellite handovers, ISL reroutes).",
-                    "Path changes per hour")
-            + html_table(rates, [("Pair", "pair", fmt_text), ("Changes", "changes", fmt_int),
-                                 ("Per hour", "changes_per_hour", fmt_float(1)),
-                                 ("Median minutes between", "median_minutes_between", fmt_float(1))],
-                         numeric={"changes_per_hour", "median_minutes_between"}))
+    step_s = plots.step_seconds(tables, meta)
+    limited = rates["step_limited"].to_numpy(dtype=bool)
+    rates["per_hour"] = [("at least " if lim else "") + fmt_float(1)(v)
+                         for v, lim in zip(rates["changes_per_hour"], limited, strict=True)]
+    rates["note"] = [f"limited by the {step_s:g} s step" if lim else "" for lim in limited]
+    parts = []
+    if limited.any():
+        parts.append(f"<p>The run samples every {step_s:g} s, so it sees at most {3600.0 / step_s:.0f} changes per "
+                     f"hour. {int(limited.sum())} of {len(rates)} pairs changed path at (nearly) every instant: "
+                     "their route changes at least that often, and a finer step would be needed to see how "
+                     "often.</p>")
+    columns: list[Column] = [("Pair", "pair", fmt_text), ("Changes", "changes", fmt_int),
+                             ("Per hour", "per_hour", fmt_text),
+                             ("Median minutes between", "median_minutes_between", fmt_float(1))]
+    if limited.any():
+        columns.append(("What the step can see", "note", fmt_text))
+    return "".join(parts) + (_figure(plots.path_changes_figure(tables, meta),
+                                     "Changes of the node sequence between consecutive instants (satellite handovers, "
+                                     "ISL reroutes); a pair that never had a path has no count (—).",
+                                     "Path changes per hour")
+                             + html_table(rates, columns, numeric={"per_hour", "median_minutes_between"}))
 
 
 def _notes(tables, meta) -> str | None:
     notes = [str(n) for n in (meta.get("notes") or [])]
-    if not notes:
+    sources = [s for s in (meta.get("sources") or []) if isinstance(s, dict) and (s.get("url") or s.get("source"))]
+    if not notes and not sources:
         return None
-    return "<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"
+    parts = ["<ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"] if notes else []
+    if sources:
+        items = []
+        for s in sources:
+            what = (f"{s.get('subject', '')} {s.get('state', '')}" if s.get("what") == "rule"
+                    else f"fleet {s.get('subject', '')}")
+            cited = fmt_text(s.get("source")) or fmt_text(s.get("reason"))
+            url = fmt_text(s.get("url"))
+            items.append(f"<li><b>{esc(what)}</b>: {esc(cited)}"
+                         + (f" — {link(url, url)}" if url else "") + "</li>")
+        parts.append("<h3>Sources cited by the policy</h3><ul>" + "".join(items) + "</ul>")
+    return "".join(parts)
 
 
 def _inputs(tables, meta) -> str | None:
     rows = [(label, meta.get(key)) for key, label in (
         ("source", "Scenario file"), ("constellation", "Constellation"), ("satellites", "Satellites"),
-        ("start", "Window start (UTC)"), ("end", "Window end (UTC)"), ("step_s", "Step (s)"),
+        ("start", "First instant (UTC)"), ("end", "Last instant (UTC)"), ("step_s", "Step (s)"),
         ("instants", "Instants"), ("routing", "Routing"), ("isl", "Inter-satellite links"),
         ("leosim_version", "leosim version"), ("generated_at", "Generated at")) if meta.get(key) not in (None, "")]
     hashes = meta.get("input_sha256") or meta.get("input_hashes") or {}
     if not rows and not hashes:
         return None
-    parts = ["<table><tbody>" + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    parts = ['<table class="kv"><tbody>' + "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
              + "</tbody></table>"]
     if hashes:
-        parts.append("<h3>Input files (SHA-256)</h3><table><tbody>"
+        parts.append('<h3>Input files (SHA-256)</h3><table class="kv"><tbody>'
                      + "".join(f"<tr><th>{esc(k)}</th><td><code>{esc(v)}</code></td></tr>"
                                for k, v in sorted(hashes.items())) + "</tbody></table>")
     return "".join(parts)
@@ -512,10 +670,12 @@ def build_report(tables: dict[str, pd.DataFrame], meta: dict) -> str:
         if body:
             built.append((anchor, heading, body))
     window = []
-    if meta.get("start") or meta.get("end"):
-        window.append(f"Window {meta.get('start', '?')} → {meta.get('end', '?')} UTC")
+    if meta.get("start"):
+        hours = plots.window_hours(tables, meta)
+        window.append(f"Window from {fmt_instant(meta['start'])}"
+                      + (f", {format_duration(hours * 3600.0)}" if np.isfinite(hours) else ""))
     if meta.get("step_s") is not None:
-        window.append(f"step {meta['step_s']} s")
+        window.append(f"every {float(meta['step_s']):g} s")
     header = [f"<h1>{esc(title)}</h1>"]
     if meta.get("scenario") and str(meta["scenario"]) != title:
         header.append(f"<p>Scenario: {esc(meta['scenario'])}</p>")

@@ -322,16 +322,15 @@ class _MapData:
                 if pick.any():
                     ax.scatter(lon[pick], lat[pick], s=size * marker_scale, marker=marker, c=colour,
                                edgecolors="white", linewidths=0.7, zorder=z)
-            if labels:
-                names = (self.sites["name"] if "name" in self.sites else self.sites["site_id"]).astype(str)
-                halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
-                named = np.flatnonzero(inside & np.isin(kind, ("terminal", "city")))
-                for i in named if named.size <= MAX_LABELS else ():
-                    ax.annotate(names.iloc[i], (lon[i], lat[i]), xytext=(4, 3), textcoords="offset points",
-                                fontsize=7, zorder=20, path_effects=halo, annotation_clip=True)
         ax.set_xlim(lon_min, lon_max)
         ax.set_ylim(lat_min, lat_max)
         ax.set_aspect(1.0 / max(np.cos(np.radians(0.5 * (lat_min + lat_max))), 0.2), adjustable="box")
+        if labels and self.sites is not None:
+            names = (self.sites["name"] if "name" in self.sites else self.sites["site_id"]).astype(str)
+            named = np.flatnonzero(inside & np.isin(kind, ("terminal", "city")))
+            if named.size <= MAX_LABELS:
+                place_labels(ax, lon[named], lat[named], names.iloc[named].tolist(),
+                             obstacles_deg=np.column_stack([lon[inside], lat[inside]]))
         ax.xaxis.set_major_formatter(ticker.FuncFormatter(_lon_label))
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(_lat_label))
         ax.grid(True, color="#ffffff", alpha=0.5, linewidth=0.5)
@@ -347,6 +346,91 @@ class _MapData:
                 handles.append(Line2D([], [], marker=marker, linestyle="", markerfacecolor=colour,
                                       markeredgecolor="white", markersize=7, label=label(text)))
         fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4))
+
+
+# ----- labels -------------------------------------------------------------------------------------------
+#: Font size of the site labels on the map, points.
+LABEL_FONT_PT = 7.0
+#: Half the size of a site marker counted as an obstacle for labels, pixels.
+MARKER_HALF_PX = 4.0
+#: Where a label may go around its point, in order of preference: (dx, dy) offset in points and the text's
+#: alignment there. The first six sit next to the point; the rest are farther out and get a leader line.
+LABEL_CANDIDATES = (
+    ((4, 3), "left", "bottom"), ((4, -3), "left", "top"), ((-4, 3), "right", "bottom"),
+    ((-4, -3), "right", "top"), ((0, 6), "center", "bottom"), ((0, -6), "center", "top"),
+    ((14, 12), "left", "bottom"), ((14, -12), "left", "top"), ((-14, 12), "right", "bottom"),
+    ((-14, -12), "right", "top"), ((22, 0), "left", "center"), ((-22, 0), "right", "center"),
+    ((0, 20), "center", "bottom"), ((0, -20), "center", "top"), ((26, 24), "left", "bottom"),
+    ((26, -24), "left", "top"), ((-26, 24), "right", "bottom"), ((-26, -24), "right", "top"),
+)
+#: Candidates from this index on are drawn with a leader line to their point.
+LEADER_FROM = 6
+
+
+def _label_box(anchor_px, offset_px, size_px, ha: str, va: str) -> np.ndarray:
+    """(x0, y0, x1, y1) in pixels of a text of ``size_px`` (w, h) placed at anchor + offset with alignment."""
+    x = anchor_px[0] + offset_px[0] - {"left": 0.0, "center": 0.5, "right": 1.0}[ha] * size_px[0]
+    y = anchor_px[1] + offset_px[1] - {"bottom": 0.0, "center": 0.5, "top": 1.0}[va] * size_px[1]
+    return np.array([x, y, x + size_px[0], y + size_px[1]])
+
+
+def _overlap_px2(box: np.ndarray, boxes: np.ndarray) -> float:
+    """Total overlap area (pixels²) of ``box`` with each row of ``boxes`` (n, 4)."""
+    if boxes.size == 0:
+        return 0.0
+    w = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0.0, None)
+    h = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0.0, None)
+    return float((w * h).sum())
+
+
+def place_labels(ax, lon_deg: np.ndarray, lat_deg: np.ndarray, texts: list[str], *,
+                 obstacles_deg: np.ndarray | None = None) -> list:
+    """Name labels for points of an axes, placed without overlap where possible (deterministic greedy).
+
+    The figure is laid out once (no rendering) to know where the points land in pixels. Points are taken
+    from north to south (then west to east); each label takes the first position of
+    :data:`LABEL_CANDIDATES` that overlaps no label placed before, no site marker (``obstacles_deg``, (n, 2)
+    lon/lat) and stays inside the axes; the farther positions get a leader line. When none is free, the
+    position with the least overlap is used. Returns the annotations."""
+    fig = ax.get_figure()
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    to_px = ax.transData.transform
+    points_px = to_px(np.column_stack([lon_deg, lat_deg])) if len(texts) else np.zeros((0, 2))
+    obstacles = to_px(obstacles_deg) if obstacles_deg is not None and len(obstacles_deg) else np.zeros((0, 2))
+    marker_boxes = np.column_stack([obstacles - MARKER_HALF_PX, obstacles + MARKER_HALF_PX]) if len(obstacles) \
+        else np.zeros((0, 4))
+    frame = ax.get_window_extent(renderer)
+    px_per_pt = fig.dpi / 72.0
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+    order = sorted(range(len(texts)), key=lambda i: (-float(lat_deg[i]), float(lon_deg[i]), texts[i]))
+    placed = np.zeros((0, 4))
+    annotations = []
+    for i in order:
+        probe = ax.text(0, 0, texts[i], fontsize=LABEL_FONT_PT)  # only to measure the text
+        extent = probe.get_window_extent(renderer)
+        probe.remove()
+        size = (extent.width, extent.height)
+        own = np.all(np.abs(obstacles - points_px[i]) < 1e-6, axis=1) if len(obstacles) else np.zeros(0, bool)
+        others = marker_boxes[~own]
+        best, best_cost = 0, np.inf
+        for n, ((dx, dy), ha, va) in enumerate(LABEL_CANDIDATES):
+            box = _label_box(points_px[i], (dx * px_per_pt, dy * px_per_pt), size, ha, va)
+            outside = max(frame.x0 - box[0], box[2] - frame.x1, frame.y0 - box[1], box[3] - frame.y1, 0.0)
+            cost = _overlap_px2(box, placed) + _overlap_px2(box, others) + outside * size[1]
+            if cost < best_cost - 1e-9:
+                best, best_cost = n, cost
+            if cost <= 0.0:
+                break
+        (dx, dy), ha, va = LABEL_CANDIDATES[best]
+        leader = ({"arrowprops": {"arrowstyle": "-", "color": "#333333", "linewidth": 0.6, "shrinkA": 1,
+                                  "shrinkB": 3}} if best >= LEADER_FROM else {})
+        annotation = ax.annotate(texts[i], (lon_deg[i], lat_deg[i]), xytext=(dx, dy), textcoords="offset points",
+                                 ha=ha, va=va, fontsize=LABEL_FONT_PT, zorder=20, path_effects=halo,
+                                 annotation_clip=True, **leader)
+        placed = np.vstack([placed, _label_box(points_px[i], (dx * px_per_pt, dy * px_per_pt), size, ha, va)])
+        annotations.append(annotation)
+    return annotations
 
 
 def _panel_title(tables: dict, panel: Panel) -> str:

@@ -7,6 +7,7 @@ axes are UTC; RTTs in milliseconds; fractions shown as percent. :func:`figure` p
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib import dates as mdates
@@ -21,6 +22,7 @@ from .render import (
     new_figure,
     report_style,
     site_names,
+    site_order,
     territory_names,
     usable,
     utc_times,
@@ -32,8 +34,10 @@ FULL_WIDTH_IN = 8.0
 BAR_ROW_IN = 0.28
 #: More series than this in one panel: the coverage plot switches from lines to a heat map.
 MAX_LINES = 8
-#: Room above the tallest cost bar for the legend (factor on the maximum).
-COST_HEADROOM = 1.3
+#: Room above the tallest cost bar for the "illustrative" tag (factor on the maximum).
+COST_HEADROOM = 1.25
+#: More territories than this in the user-mode latency figure: distributions (box plots) instead of lines.
+MAX_USER_SERIES = 8
 #: Seconds per hour.
 SECONDS_PER_HOUR = 3600.0
 #: Line style of would-be RTTs at instants the policy denies (dashed, distinct from the references' -- and :).
@@ -118,6 +122,7 @@ def coverage_figure(tables: dict):
     names = site_names(tables)
     grid = coverage.pivot_table(index="site_id", columns="time_utc", values="visible_sats", aggfunc="max",
                                 sort=True)
+    grid = grid.iloc[site_order(tables, grid.index)]  # grouped as in the scenario
     times = utc_times(grid.columns)
     labels = [names.get(str(s), str(s)) for s in grid.index]
     with report_style():
@@ -214,6 +219,8 @@ def user_latency_figure(tables: dict):
     names = territory_names(tables)
     group = routable["site_id"].astype(str).map(lambda s: territory_of.get(s, "") or "(sea)")
     summary = usable(tables, "latency_summary", ("src", "dst", "fibre_rtt_ms"))
+    if user_latency_as_distributions(tables):
+        return _user_latency_distributions(routable)
     with report_style():
         fig = new_figure(FULL_WIDTH_IN + 1.5, 3.8)
         series_ax, cdf_ax = fig.subplots(1, 2, width_ratios=(1.6, 1.0))
@@ -244,6 +251,58 @@ def user_latency_figure(tables: dict):
             handles.append(Line2D([], [], color="black", linestyle="--", linewidth=1.0))
             labels.append("ideal fibre to the PoP (median over terminals)")
         fig.legend(handles, labels, loc="outside lower center", ncols=2)
+    return fig
+
+
+#: Keyword of a horizontal box plot: ``orientation`` from matplotlib 3.10, ``vert`` (deprecated there) before.
+_HORIZONTAL_BOXES = ({"orientation": "horizontal"} if tuple(int(v) for v in matplotlib.__version__.split(".")[:2])
+                     >= (3, 10) else {"vert": False})
+
+
+def user_latency_as_distributions(tables: dict) -> bool:
+    """Whether :func:`user_latency_figure` draws distributions per PoP (more than :data:`MAX_USER_SERIES`
+    territories or PoPs among the routable terminals) instead of a line per territory."""
+    access = usable(tables, "access", ("site_id", "routable", "rtt_ms"))
+    if access is None:
+        return False
+    routable = access[access["routable"].astype(bool)]
+    sites = usable(tables, "sites", ("site_id", "territory"))
+    territories = (routable["site_id"].astype(str).map(dict(zip(sites["site_id"].astype(str),
+                                                                sites["territory"].astype(str), strict=True)))
+                   if sites is not None else pd.Series("", index=routable.index))
+    pops = routable["pop"].nunique() if "pop" in routable else 0
+    return bool(territories.nunique() > MAX_USER_SERIES or pops > MAX_USER_SERIES)
+
+
+def _user_latency_distributions(routable: pd.DataFrame):
+    """Many terminals: the RTT distribution per PoP (box plots over terminal-instants, whiskers at the 5th and
+    95th percentiles, sorted by median; the number of terminals in the label) and the CDF of every
+    terminal-instant, instead of one line per territory."""
+    key = (routable["pop"].astype(str).replace("", "(none)") if "pop" in routable
+           else pd.Series("all", index=routable.index))
+    groups = [(name, rows) for name, rows in routable.groupby(key, sort=True)]
+    groups.sort(key=lambda item: float(np.median(item[1]["rtt_ms"].to_numpy(dtype=float))))
+    with report_style():
+        fig = new_figure(FULL_WIDTH_IN + 1.5, 1.6 + 0.24 * len(groups))
+        box_ax, cdf_ax = fig.subplots(1, 2, width_ratios=(1.6, 1.0))
+        data = [rows["rtt_ms"].to_numpy(dtype=float) for _, rows in groups]
+        labels = [f"{name} ({rows['site_id'].nunique()} term.)" for name, rows in groups]
+        box_ax.boxplot(data, **_HORIZONTAL_BOXES, whis=(5, 95), showfliers=False, widths=0.6,
+                       medianprops={"color": series_colour(1)}, patch_artist=True,
+                       boxprops={"facecolor": "#dbe6f3", "edgecolor": series_colour(0)})
+        box_ax.set_yticks(np.arange(1, len(groups) + 1), labels=[label(t) for t in labels])
+        box_ax.invert_yaxis()
+        box_ax.set_xlim(left=0)
+        box_ax.set_xlabel("Round-trip time (ms)")
+        box_ax.set_title("RTT to each PoP")
+        box_ax.grid(axis="y", visible=False)
+        x, y = _ecdf(routable["rtt_ms"].to_numpy(dtype=float))
+        cdf_ax.step(x, y, where="post", color=series_colour(0))
+        cdf_ax.set_title("All terminals (CDF)")
+        cdf_ax.set_xlabel("Round-trip time (ms)")
+        cdf_ax.set_ylabel("Fraction of terminal-instants")
+        cdf_ax.set_xlim(left=0)
+        cdf_ax.set_ylim(0, 1.02)
     return fig
 
 
@@ -332,8 +391,22 @@ def _usd(value: float, _position=None) -> str:
     return f"${value:,.0f}"
 
 
-def cost_figure(tables: dict):
-    """Monthly cost per payer (US dollars), stacked by payer."""
+#: Text of the tag drawn on the cost chart when the scenario calls its cost figures illustrative.
+ILLUSTRATIVE_TAG = "ILLUSTRATIVE: orders of magnitude from public reports, not contract values"
+
+
+def costs_are_illustrative(meta: dict | None) -> bool:
+    """Whether a fleet's cited source (``meta['sources']``, or the fleet notes) calls its figures illustrative."""
+    meta = meta or {}
+    texts = [str(s.get("source", "")) for s in (meta.get("sources") or [])
+             if isinstance(s, dict) and s.get("what") == "fleet"]
+    texts += [str(n) for n in (meta.get("notes") or []) if str(n).startswith("fleet ")]
+    return any("illustrative" in text.lower() for text in texts)
+
+
+def cost_figure(tables: dict, meta: dict | None = None):
+    """Monthly cost per payer (US dollars), stacked by payer; tagged "illustrative" on the chart itself when
+    the scenario's fleet sources say so (:func:`costs_are_illustrative`)."""
     cost = usable(tables, "cost", ("month", "payer", "cost_usd"))
     if cost is None:
         return None
@@ -357,33 +430,59 @@ def cost_figure(tables: dict):
         ax.set_ylabel("Cost per month (US dollars)")
         ax.set_title("Cost per payer per month")
         ax.grid(axis="x", visible=False)
-        ax.legend(loc="upper left", title="Payer")
+        fig.legend(loc="outside lower center", title="Payer", ncols=min(len(grid.columns), 3))
+        if costs_are_illustrative(meta):
+            ax.text(0.01, 0.98, ILLUSTRATIVE_TAG, transform=ax.transAxes, ha="left", va="top", fontsize=8.5,
+                    fontweight="bold", color="#6b4e00",
+                    bbox={"boxstyle": "round,pad=0.3", "facecolor": "#fff3cd", "edgecolor": "#f2a900"})
     return fig
 
 
 # ----- path dynamics ------------------------------------------------------------------------------------
-def window_hours(tables: dict, meta: dict | None = None) -> float:
-    """Length of the simulated window in hours: the span of the time columns (first to last instant), else
-    ``meta['start']``/``meta['end']``; NaN when neither is known."""
+def _instants(tables: dict) -> np.ndarray:
+    """The distinct instants of the time columns, sorted (naive UTC datetime64)."""
     stamps = [frame["time_utc"] for name in ("coverage", "access", "latency")
               if (frame := usable(tables, name, ("time_utc",))) is not None]
-    if stamps:
-        times = utc_times(pd.concat(stamps, ignore_index=True))
-        span_s = (times.max() - times.min()) / np.timedelta64(1, "s")
-        if span_s > 0:
-            return float(span_s) / SECONDS_PER_HOUR
+    return np.unique(utc_times(pd.concat(stamps, ignore_index=True))) if stamps else np.array([], "datetime64[ns]")
+
+
+def step_seconds(tables: dict, meta: dict | None = None) -> float:
+    """The time step in seconds: ``meta['step_s']``, else the smallest gap between instants; NaN if unknown."""
     try:
-        start, end = pd.Timestamp((meta or {})["start"]), pd.Timestamp((meta or {})["end"])
-        return (end - start).total_seconds() / SECONDS_PER_HOUR
+        return float((meta or {})["step_s"])
+    except (KeyError, ValueError, TypeError):
+        times = _instants(tables)
+        return float(np.diff(times).min() / np.timedelta64(1, "s")) if times.size > 1 else float("nan")
+
+
+def window_hours(tables: dict, meta: dict | None = None) -> float:
+    """Length of the simulated window in hours: each instant stands for one step, so ``instants x step``
+    (180 instants every 60 s: 3.0 h, not the 2.98 h from the first to the last instant). From
+    ``meta['instants']`` and ``meta['step_s']``, else the time columns, else ``meta['start']``/``meta['end']``
+    plus one step; NaN when none is known."""
+    meta = meta or {}
+    step_s = step_seconds(tables, meta)
+    try:
+        return int(meta["instants"]) * float(meta["step_s"]) / SECONDS_PER_HOUR
+    except (KeyError, ValueError, TypeError):
+        pass
+    times = _instants(tables)
+    if times.size > 1 and np.isfinite(step_s):
+        return times.size * step_s / SECONDS_PER_HOUR
+    try:
+        start, end = pd.Timestamp(meta["start"]), pd.Timestamp(meta["end"])
+        return ((end - start).total_seconds() + (step_s if np.isfinite(step_s) else 0.0)) / SECONDS_PER_HOUR
     except (KeyError, ValueError, TypeError):
         return float("nan")
 
 
 def path_change_rates(tables: dict, meta: dict | None = None) -> pd.DataFrame:
     """Per pair (``src``, ``dst``; ``dst`` = ``PoP`` for a terminal's path to its PoP): ``changes``,
-    ``changes_per_hour`` and ``median_minutes_between`` (NaN with fewer than two changes). Named pairs of
-    the latency table with no change are listed with 0."""
-    columns = ["src", "dst", "changes", "changes_per_hour", "median_minutes_between"]
+    ``changes_per_hour``, ``median_minutes_between`` (NaN with fewer than two changes) and ``step_limited``
+    (True when the median gap between changes is one time step: the step, not the route, sets the rate, which
+    is then a lower bound). Named pairs of the latency table with no change are listed with 0, or NaN when
+    the pair never had a path."""
+    columns = ["src", "dst", "changes", "changes_per_hour", "median_minutes_between", "step_limited"]
     changes = usable(tables, "path_changes", ("time_utc", "src", "dst"))
     latency = usable(tables, "latency", ("src", "dst"))
     if changes is None and latency is None:
@@ -399,9 +498,16 @@ def path_change_rates(tables: dict, meta: dict | None = None) -> pd.DataFrame:
                          float(np.median(gaps_min)) if gaps_min.size else np.nan))
             seen.add((str(src), str(dst)))
     if latency is not None:
+        had_path = (latency["path"].fillna("").astype(str) != "" if "path" in latency
+                    else latency["rtt_ms"].notna() if "rtt_ms" in latency else pd.Series(True, index=latency.index))
+        ever = had_path.groupby([latency["src"].astype(str), latency["dst"].astype(str)]).any()
         for src, dst in latency[["src", "dst"]].drop_duplicates().itertuples(index=False):
             if (str(src), str(dst)) not in seen:
-                rows.append((str(src), str(dst), 0, 0.0, np.nan))
+                never = not bool(ever.get((str(src), str(dst)), True))
+                rows.append((str(src), str(dst), np.nan if never else 0, np.nan if never else 0.0, np.nan))
+    step_min = step_seconds(tables, meta) / 60.0
+    rows = [(*row, bool(np.isfinite(row[4]) and np.isfinite(step_min) and row[4] <= step_min * (1 + 1e-9)))
+            for row in rows]
     table = pd.DataFrame(rows, columns=columns)
     return table.sort_values(["changes_per_hour", "src", "dst"], ascending=[False, True, True],
                              ignore_index=True)
@@ -423,6 +529,11 @@ def path_changes_figure(tables: dict, meta: dict | None = None):
         ax.set_xlabel("Path changes per hour")
         ax.set_title("Path dynamics: how often the route changes")
         ax.grid(axis="y", visible=False)
+        step_s = step_seconds(tables, meta)
+        if np.isfinite(step_s) and step_s > 0:  # the most changes per hour the time step can show
+            ax.axvline(SECONDS_PER_HOUR / step_s, color="#555555", linestyle="--", linewidth=1.0,
+                       label=f"one change per {step_s:g} s step: the most this run can see")
+            fig.legend(loc="outside lower center")
     return fig
 
 
@@ -442,7 +553,7 @@ FIGURES = {
     "availability": lambda tables, meta: availability_figure(tables, "territory"),
     "availability_sites": lambda tables, meta: availability_figure(tables, "site"),
     "whatif": lambda tables, meta: whatif_figure(tables),
-    "cost": lambda tables, meta: cost_figure(tables),
+    "cost": cost_figure,
     "path_changes": path_changes_figure,
 }
 

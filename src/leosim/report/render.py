@@ -138,3 +138,29 @@ def territory_names(tables: dict) -> dict[str, str]:
             if name and name != key:
                 names[key] = name
     return names
+
+
+def site_groups(tables: dict) -> dict[str, str]:
+    """The scenario's ``group`` of each site id ('' when the sites table has no group column or none is set)."""
+    sites = usable(tables, "sites", ("site_id",))
+    if sites is None or "group" not in sites:
+        return {}
+    return {str(s): ("" if not isinstance(g, str) else g) for s, g in zip(sites["site_id"], sites["group"],
+                                                                        strict=True)}
+
+
+def site_order(tables: dict, site_ids) -> np.ndarray:
+    """Positions that sort ``site_ids`` by the scenario's ``group`` (groups in the order they first appear in
+    the sites table, which is the scenario file's order), then by the sites table's order within a group;
+    ids missing from the sites table go last, in their given order. A stable argsort, shape (len(site_ids),)."""
+    sites = usable(tables, "sites", ("site_id",))
+    ids = [str(s) for s in site_ids]
+    if sites is None:
+        return np.arange(len(ids))
+    table_ids = sites["site_id"].astype(str).tolist()
+    groups = sites["group"].astype(str).tolist() if "group" in sites else [""] * len(table_ids)
+    group_rank = {g: i for i, g in enumerate(dict.fromkeys(groups))}
+    rank = {s: (group_rank[g], i) for i, (s, g) in enumerate(zip(table_ids, groups, strict=True))}
+    missing = (len(group_rank), len(table_ids))
+    keys = [rank.get(s, missing) for s in ids]
+    return np.array(sorted(range(len(ids)), key=lambda i: keys[i]), dtype=int)

@@ -174,11 +174,22 @@ class Scenario:
             "isl": self.spec.network.isl, "input_sha256": plan.input_hashes,
             "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "leosim_version": leosim_version(), "limitations": list(LIMITATIONS),
-            "notes": [f"{r.name}: {r.note}" for r in self.spec.regions if r.note]
-            + [f"fleet {f.name}: {f.source}" for f in self.spec.policy.fleets if f.source],
+            "notes": [f"{r.name}: {r.note}" for r in self.spec.regions if r.note],  # fleets' sources: "sources"
             "variants": [{"name": v.name, "description": v.description} for v in plan.variants],
+            "sources": _sources(plan),
             "geometries": {key: plan.territories.geometry(key) for key in _map_keys(plan)},
         }
+
+
+def _sources(plan: Plan) -> list[dict]:
+    """The cited sources of the baseline rules and the fleets (report: links): one dict per rule or fleet
+    with a ``url`` or ``source``; keys ``what`` ('rule' or 'fleet'), ``subject`` (rule subject or fleet
+    name), ``key`` (territory key of a rule), ``state``, ``reason``, ``url``, ``source``."""
+    rules = [{"what": "rule", "subject": r.subject, "key": r.key, "state": r.state, "reason": r.reason,
+              "url": r.url, "source": r.source} for r in plan.rules if r.url or r.source]
+    fleets = [{"what": "fleet", "subject": f.name, "key": "", "state": "", "reason": "", "url": f.url,
+               "source": f.source} for f in plan.fleets if f.url or f.source]
+    return rules + fleets
 
 
 def _map_keys(plan) -> list[str]:

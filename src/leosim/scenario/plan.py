@@ -42,7 +42,8 @@ class Variant:
 def _rule(spec: RuleSpec, *, decided_at=None) -> Rule:
     kwargs = {"subject": spec.subject, "state": spec.state, "valid_from": _instant(spec.from_),
               "valid_until": _instant(spec.until) if spec.until is not None else None,
-              "allow": tuple(spec.allow), "decided_by": spec.by, "reason": spec.reason}
+              "allow": tuple(spec.allow), "decided_by": spec.by, "reason": spec.reason,
+              "url": spec.url, "source": spec.source}
     decided = decided_at if decided_at is not None else spec.decided_at
     if decided is not None:
         kwargs["decided_at"] = _instant(decided)
@@ -625,7 +626,8 @@ class Plan:
                                            monthly_cost_per_terminal_usd=p.monthly_cost_per_terminal_usd,
                                            terminal_count=p.terminals) for p in spec.payers)
                 tenant = Tenant(spec.tenant, spec.priority) if spec.tenant else None
-                out.append(Fleet(name=spec.name, terminal_count=spec.terminals, payers=payers, tenant=tenant))
+                out.append(Fleet(name=spec.name, terminal_count=spec.terminals, payers=payers, tenant=tenant,
+                                 url=spec.url, source=spec.source))
             except LeosimInputError as error:
                 raise LeosimInputError(error.message, source=self.source, field=f"policy.fleets[{i}]") from None
         return tuple(out)

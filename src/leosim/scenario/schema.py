@@ -170,6 +170,8 @@ class RuleSpec(_Strict):
     decided_at: Instant | None = None
     by: str = ""
     reason: str = ""
+    url: str = Field("", description="Link to the public source of the decision (shown in the report).")
+    source: str = Field("", description="The source in words (outlet, date).")
 
 
 class PayerSpec(_Strict):
@@ -192,6 +194,7 @@ class FleetSpec(_Strict):
     priority: int = 0
     payers: list[PayerSpec] = Field(default_factory=list)
     source: str = Field("", description="Where the figures come from, or 'illustrative'.")
+    url: str = Field("", description="Link to the public source of the figures (shown in the report).")
 
 
 class PolicySpec(_Strict):

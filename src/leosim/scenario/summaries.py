@@ -8,10 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..constants import MIN_STRETCH_DISTANCE_KM
 from ..network.references import fibre_rtt_ms, great_circle_km, vacuum_rtt_ms
 from ..network.rtt import rtt_statistics
 
 _DOWN = ("no_coverage", "no_route", "denied")
+#: Display name of sites outside every territory (at sea, or on land no territory covers).
+NO_TERRITORY_NAME = "(outside any territory)"
 
 
 def availability(access: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
@@ -23,7 +26,7 @@ def availability(access: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
     for scope, key_column in (("site", "site_id"), ("territory", "territory")):
         for key, part in base.groupby(key_column, sort=True):
             status = part["status"].to_numpy()
-            name = part["name"].iloc[0] if scope == "site" else str(key)
+            name = part["name"].iloc[0] if scope == "site" else (str(key) or NO_TERRITORY_NAME)
             rows.append({
                 "scope": scope, "key": str(key), "name": str(name), "steps": len(part),
                 "covered_frac": float(part["covered"].mean()), "routable_frac": float(part["routable"].mean()),
@@ -43,38 +46,47 @@ def _path_change_count(paths: pd.Series) -> int:
 def latency_summary(latency: pd.DataFrame, access: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
     """Per pair (named pairs, then each terminal to its most used PoP), under the baseline policy: RTT
     statistics over the instants with a path (a denied end means no path), path changes, the fraction of
-    instants denied, and the physical references (great circle, ideal fibre, vacuum at ground level) with
-    the stretch."""
+    instants denied, the median RTT the physical route would give if the policy allowed it (every instant
+    with a physical route, ``median_if_allowed_ms``), and the physical references (great circle, ideal
+    fibre, vacuum at ground level) with the stretch (NaN under :data:`MIN_STRETCH_DISTANCE_KM`)."""
     coords = sites.set_index("site_id")[["lat_deg", "lon_deg"]]
     rows = []
     for (src, dst), part in latency.groupby(["src", "dst"], sort=False):
         part = part.sort_values("time_utc")
-        rows.append(_summary_row(src, dst, part, coords, part["allowed"].to_numpy(dtype=bool)))
+        would = part["rtt_if_allowed_ms"] if "rtt_if_allowed_ms" in part else part["rtt_ms"]
+        rows.append(_summary_row(src, dst, part, coords, part["allowed"].to_numpy(dtype=bool), would))
     base = access[(access["variant"] == "baseline") & (access["pop"] != "")]
     for src, part in base.groupby("site_id", sort=False):
         pop = part["pop"].value_counts().index[0]
         mine = access[(access["variant"] == "baseline") & (access["site_id"] == src)].sort_values("time_utc")
-        rows.append(_summary_row(src, pop, mine, coords, mine["allowed"].to_numpy(dtype=bool)))
+        would = mine["rtt_ms"].where(mine["routable"].astype(bool)) if "routable" in mine else mine["rtt_ms"]
+        rows.append(_summary_row(src, pop, mine, coords, mine["allowed"].to_numpy(dtype=bool), would))
     columns = ["src", "dst", "min_ms", "median_ms", "p95_ms", "max_ms", "no_path_frac", "path_changes",
-               "great_circle_km", "fibre_rtt_ms", "vacuum_rtt_ms", "stretch_fibre", "stretch_vacuum", "denied_frac"]
+               "great_circle_km", "fibre_rtt_ms", "vacuum_rtt_ms", "stretch_fibre", "stretch_vacuum", "denied_frac",
+               "median_if_allowed_ms"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def _summary_row(src: str, dst: str, part: pd.DataFrame, coords: pd.DataFrame, allowed: np.ndarray) -> dict:
+def _summary_row(src: str, dst: str, part: pd.DataFrame, coords: pd.DataFrame, allowed: np.ndarray,
+                 would_ms: pd.Series) -> dict:
     rtt = np.where(allowed, part["rtt_ms"].to_numpy(dtype=np.float64), np.nan)
     stats = rtt_statistics(rtt[:, None])
+    would = would_ms.to_numpy(dtype=np.float64)
+    would = would[np.isfinite(would)]
     distance = float(great_circle_km(coords.at[src, "lat_deg"], coords.at[src, "lon_deg"],
                                      coords.at[dst, "lat_deg"], coords.at[dst, "lon_deg"]))
     fibre, vacuum = float(fibre_rtt_ms(distance)), float(vacuum_rtt_ms(distance))
     median = float(stats.median_ms[0])
+    stretch = distance >= MIN_STRETCH_DISTANCE_KM  # shorter: the ratio measures the shell's altitude
     return {"src": src, "dst": dst,
             "min_ms": float(stats.min_ms[0]), "median_ms": median, "p95_ms": float(stats.p95_ms[0]),
             "max_ms": float(stats.max_ms[0]), "no_path_frac": float(stats.fraction_no_path[0]),
             "path_changes": _path_change_count(part["path"].where(allowed, "")), "great_circle_km": distance,
             "fibre_rtt_ms": fibre, "vacuum_rtt_ms": vacuum,
-            "stretch_fibre": median / fibre if fibre > 0 else np.nan,
-            "stretch_vacuum": median / vacuum if vacuum > 0 else np.nan,
-            "denied_frac": float(1.0 - allowed.mean()) if allowed.size else np.nan}
+            "stretch_fibre": median / fibre if stretch else np.nan,
+            "stretch_vacuum": median / vacuum if stretch else np.nan,
+            "denied_frac": float(1.0 - allowed.mean()) if allowed.size else np.nan,
+            "median_if_allowed_ms": float(np.median(would)) if would.size else np.nan}
 
 
 def path_changes(latency: pd.DataFrame, access: pd.DataFrame) -> pd.DataFrame:
@@ -110,7 +122,7 @@ def whatif(access: pd.DataFrame, sites: pd.DataFrame, variant_names) -> pd.DataF
                 stats = rtt_statistics(served["rtt_ms"].to_numpy(dtype=np.float64)[:, None])
                 rows.append({
                     "variant": variant, "scope": scope, "key": str(key),
-                    "name": str(part["name"].iloc[0]) if scope == "site" else str(key),
+                    "name": str(part["name"].iloc[0]) if scope == "site" else (str(key) or NO_TERRITORY_NAME),
                     "service_frac": float((part["status"] == "ok").mean()),
                     "denied_frac": float((part["status"] == "denied").mean()),
                     "median_rtt_ms": float(stats.median_ms[0]), "p95_rtt_ms": float(stats.p95_ms[0]),

@@ -16,7 +16,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "latency": ("time_utc", "src", "dst", "rtt_ms", "hops", "path", "allowed", "rtt_if_allowed_ms"),
     "latency_summary": ("src", "dst", "min_ms", "median_ms", "p95_ms", "max_ms", "no_path_frac", "path_changes",
                         "great_circle_km", "fibre_rtt_ms", "vacuum_rtt_ms", "stretch_fibre", "stretch_vacuum",
-                        "denied_frac"),
+                        "denied_frac", "median_if_allowed_ms"),
     "path_changes": ("time_utc", "src", "dst", "old_path", "new_path"),
     "whatif": ("variant", "scope", "key", "name", "service_frac", "denied_frac", "median_rtt_ms", "p95_rtt_ms",
                "gateway", "pop"),

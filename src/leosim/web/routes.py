@@ -150,7 +150,8 @@ def _rule_row(rule, source: str) -> dict:
 
     return {"rule_id": rule.rule_id, "subject": rule.subject, "state": rule.state, "allow": list(rule.allow),
             "from": when(rule.valid_from), "until": when(rule.valid_until), "decided_at": when(rule.decided_at),
-            "by": rule.decided_by, "reason": rule.reason, "source": source}
+            "by": rule.decided_by, "reason": rule.reason, "source": source,
+            "url": rule.url, "citation": rule.source}  # "source" is where the rule comes from (store/scenario)
 
 
 @router.get("/policy", summary="Rules in force at an instant (store and scenario)")
@@ -204,6 +205,8 @@ class PolicyChange(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
     allow: list[Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]] = Field(
         default_factory=list, max_length=50, description="for restricted: fleet:NAME or tenant:NAME")
+    url: str = Field(default="", max_length=2000, description="link to the public source (https://...)")
+    source: str = Field(default="", max_length=2000, description="the source in words (outlet, date)")
 
 
 @router.post("/policy", status_code=201, summary="Record a policy decision (operator or admin token)")
@@ -215,7 +218,8 @@ def policy_set(request: Request, change: PolicyChange, token: Annotated[TokenInf
     start = instant(change.from_, field="from")
     end = instant(change.until, field="until") if change.until else None
     subject = resolve_subject(change.territory, state.known_regions())
-    rule = Rule(subject=subject, state=change.state, valid_from=start, valid_until=end, allow=tuple(change.allow))
+    rule = Rule(subject=subject, state=change.state, valid_from=start, valid_until=end, allow=tuple(change.allow),
+                url=change.url, source=change.source)
     with state.store() as store:
         entry = store.set(rule, by=token.name, reason=change.reason)
     return entry.as_dict()

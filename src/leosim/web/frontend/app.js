@@ -11,7 +11,21 @@
 const MAX_SAMPLE_S = 60;
 const SAMPLE_CACHE = 16;
 const SHELL_COLOURS = ["#4fc3f7", "#aed581", "#ffd54f", "#ff8a65", "#4db6ac", "#90caf9", "#e6ee9c", "#bcaaa4"];
-const STATE_COLOURS = { active: "#2e7d32", denied: "#c62828", restricted: "#ef6c00", none: "#616161" };
+const STATE_COLOURS = { active: "#2e7d32", denied: "#c62828", restricted: "#ef6c00", none: "#8a8a8a" };
+// Opacity of a country's fill, and of a custom region's (occupied areas, Crimea): a region is drawn almost
+// opaque over its country, with its own outline, so that it reads as its own state instead of blending with
+// the country's colour underneath (red over green at 0.45 made a muddy brown).
+const COUNTRY_ALPHA = 0.55;
+const REGION_ALPHA = 0.92;
+const REGION_OUTLINE = "#ffffff";
+// Countries with no rule: the base imagery is shown desaturated and dimmed, so that land without a rule reads
+// as the legend's grey and only the ruled territories carry colour.
+const NO_RULE_SATURATION = 0.0;
+const NO_RULE_BRIGHTNESS = 0.85;
+// Terminal labels: shown from this camera height down (m); with many terminals, only closer in.
+const LABEL_MAX_HEIGHT_M = 2.2e7;
+const LABEL_MAX_HEIGHT_MANY_M = 4.0e6;
+const MANY_TERMINALS = 60;
 const ROUTE_COLOUR = "#ff00ff"; // pure magenta: no other layer uses it (the browser test looks for it)
 const SITE_STYLE = {
   terminal: { colour: "#ffffff", size: 9 }, city: { colour: "#ffffff", size: 9 },
@@ -21,7 +35,10 @@ const EARTH_RADIUS_KM = 6371.0; // mean radius, for footprints (a drawing aid, n
 const FOOTPRINT_MASK_DEG = 25.0; // elevation mask of the footprint circles, as the default terminals
 const FOOTPRINT_RANGE_KM = 3000.0; // footprints drawn for satellites within this of the focus point
 
-const hooks = { ready: false, satellitesShown: 0, routeDrawn: false, selected: null, errors: [] };
+// window.leosim: what tests and the other globe modules (capacity.js, tracks.js) hook into: the viewer, the
+// clock, Cesium, the API helper and the times of the window, once ready.
+const hooks = { ready: false, satellitesShown: 0, routeDrawn: false, selected: null, errors: [],
+  territoriesDrawn: false, islLinesShown: 0, footprintsShown: 0, clickToRouteMs: null, pinned: false };
 window.leosim = hooks;
 
 let token = null;
@@ -154,16 +171,19 @@ function updateIsls() {
   const show = document.getElementById("toggle-isl").checked;
   if (!show) { if (islLines) islLines.show = false; return; }
   if (currentXyz === null || islPairs === null) return;
-  if (islLines === null) {
+  const fresh = islLines === null;
+  if (fresh) {
+    // One material shared by every line: the collection draws them in one batch (a material per line made
+    // thousands of draw calls, and the layer showed nothing for seconds).
     islLines = viewer.scene.primitives.add(new Cesium.PolylineCollection());
-    const colour = Cesium.Color.fromCssColorString("#80deea").withAlpha(0.35);
+    const material = Cesium.Material.fromType("Color", { color: Cesium.Color.fromCssColorString("#80deea").withAlpha(0.35) });
     for (let p = 0; p < islPairs.length; p += 2) {
-      islLines.add({ positions: [Cesium.Cartesian3.ZERO, Cesium.Cartesian3.ZERO], width: 1.0,
-        material: Cesium.Material.fromType("Color", { color: colour }) });
+      islLines.add({ positions: [Cesium.Cartesian3.ZERO, Cesium.Cartesian3.UNIT_X], width: 1.0, material, show: false });
     }
   }
   islLines.show = true;
-  if (frameCount % 10 !== 0) return;
+  if (!fresh && frameCount % 10 !== 0) return;
+  let shown = 0;
   for (let p = 0, line = 0; p < islPairs.length; p += 2, line += 1) {
     const a = satPosition(islPairs[p]);
     const b = satPosition(islPairs[p + 1]);
@@ -171,7 +191,9 @@ function updateIsls() {
     if (a === null || b === null) { polyline.show = false; continue; }
     polyline.show = true;
     polyline.positions = [a, b];
+    shown += 1;
   }
+  hooks.islLinesShown = shown;
 }
 
 function footprintFocus() {
@@ -191,18 +213,26 @@ function centralAngle(lat1, lon1, lat2, lon2) {
   return 2 * Math.asin(Math.min(1, Math.sqrt(s)));
 }
 
+let footprintMaterial = null;
+let footprintsWereShown = false;
+
 function updateFootprints() {
   const show = document.getElementById("toggle-footprints").checked;
   if (footprintLines === null) footprintLines = viewer.scene.primitives.add(new Cesium.PolylineCollection());
   footprintLines.show = show;
-  if (!show || currentXyz === null || frameCount % 15 !== 0) return;
+  const justOn = show && !footprintsWereShown;
+  footprintsWereShown = show;
+  if (!show || currentXyz === null || (!justOn && frameCount % 15 !== 0)) return;
   footprintLines.removeAll();
   const focus = footprintFocus();
   if (!focus) return;
   const flat = Cesium.Math.toRadians(focus.lat_deg);
   const flon = Cesium.Math.toRadians(focus.lon_deg);
   const mask = Cesium.Math.toRadians(FOOTPRINT_MASK_DEG);
-  const colour = Cesium.Color.fromCssColorString("#b2ff59").withAlpha(0.5);
+  if (footprintMaterial === null) {  // shared by every ring: one batch
+    footprintMaterial = Cesium.Material.fromType("Color", { color: Cesium.Color.fromCssColorString("#b2ff59").withAlpha(0.5) });
+  }
+  let rings = 0;
   for (let i = 0; i < satCount; i += 1) {
     const p = satPosition(i);
     if (p === null) continue;
@@ -221,8 +251,10 @@ function updateFootprints() {
         Math.cos(lambda) - Math.sin(c.latitude) * Math.sin(lat));
       ring.push(Cesium.Cartesian3.fromRadians(lon, lat, 1000.0));
     }
-    footprintLines.add({ positions: ring, width: 1.0, material: Cesium.Material.fromType("Color", { color: colour }) });
+    footprintLines.add({ positions: ring, width: 1.0, material: footprintMaterial });
+    rings += 1;
   }
+  hooks.footprintsShown = rings;
 }
 
 // ----- territories -----------------------------------------------------------------------------------------
@@ -236,19 +268,32 @@ async function updateTerritories(force) {
   try {
     const geojson = await api(`/api/territories?at=${encodeURIComponent(isoAt(hour * 3600))}`);
     // Clamped to the ground: the polygons are draped on the globe and hidden behind it like the imagery
-    // (polygons at height 0 are drawn through the globe, so the far side of a large country shows).
+    // (polygons at height 0 are drawn through the globe, so the far side of a large country shows). Cesium
+    // builds draped geometry in web workers, large countries last: the globe waits for all of them
+    // (untilDrawn) before it reports ready, so that every ruled territory is there at first paint.
     const source = await Cesium.GeoJsonDataSource.load(geojson, { clampToGround: true });
+    const outlines = [];
     for (const entity of source.entities.values) {
       if (!entity.polygon) continue;
       const state = entity.properties.state.getValue();
+      const region = entity.properties.layer && entity.properties.layer.getValue() === "region";
       entity.polygon.material = Cesium.Color.fromCssColorString(STATE_COLOURS[state] || STATE_COLOURS.none)
-        .withAlpha(0.45);
+        .withAlpha(region ? REGION_ALPHA : COUNTRY_ALPHA);
       entity.polygon.outline = false;
+      entity.polygon.zIndex = region ? 2 : 1; // regions over their countries
+      if (region) outlines.push(entity);
+    }
+    for (const entity of outlines) { // a region's own outline, draped on the ground like the fill
+      const ring = entity.polygon.hierarchy.getValue(Cesium.JulianDate.now()).positions;
+      source.entities.add({ polyline: { positions: [...ring, ring[0]], clampToGround: true, width: 2, zIndex: 3,
+        material: Cesium.Color.fromCssColorString(REGION_OUTLINE) } });
     }
     if (territoriesSource) viewer.dataSources.remove(territoriesSource, true);
     territoriesSource = source;
     await viewer.dataSources.add(source);
     territoriesAt = hour;
+    await untilDrawn();
+    hooks.territoriesDrawn = true;
   } catch (error) {
     report(error);
   } finally {
@@ -256,9 +301,22 @@ async function updateTerritories(force) {
   }
 }
 
+// Resolves once every entity (the territory polygons included, whose geometry Cesium may build in web
+// workers) is ready to draw, so that the territories appear together rather than one by one.
+function untilDrawn() {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (viewer.dataSourceDisplay.ready) { viewer.scene.postRender.removeEventListener(check); resolve(); }
+    };
+    viewer.scene.postRender.addEventListener(check);
+    viewer.scene.requestRender();
+  });
+}
+
 // ----- sites, access, route, RTT ---------------------------------------------------------------------------
 function addSites() {
-  const labelled = sites.filter((s) => s.kind === "terminal" || s.kind === "city").length <= 60;
+  const many = sites.filter((s) => s.kind === "terminal" || s.kind === "city").length > MANY_TERMINALS;
+  const labelHeight = many ? LABEL_MAX_HEIGHT_MANY_M : LABEL_MAX_HEIGHT_M;
   for (const site of sites) {
     const style = SITE_STYLE[site.kind] || SITE_STYLE.terminal;
     const terminal = site.kind === "terminal" || site.kind === "city";
@@ -266,9 +324,11 @@ function addSites() {
       position: Cesium.Cartesian3.fromDegrees(site.lon_deg, site.lat_deg, site.alt_m),
       point: { pixelSize: style.size, color: Cesium.Color.fromCssColorString(style.colour),
         outlineColor: Cesium.Color.BLACK, outlineWidth: 1 },
-      label: terminal && labelled ? { text: site.name, font: "11px sans-serif", pixelOffset: new Cesium.Cartesian2(8, -8),
+      label: terminal ? { text: site.name, font: "12px sans-serif", pixelOffset: new Cesium.Cartesian2(8, -8),
         horizontalOrigin: Cesium.HorizontalOrigin.LEFT, fillColor: Cesium.Color.WHITE,
-        distanceDisplayCondition: new Cesium.DistanceDisplayCondition(0, 1.2e7) } : undefined,
+        outlineColor: Cesium.Color.BLACK, outlineWidth: 3, style: Cesium.LabelStyle.FILL_AND_OUTLINE,
+        scaleByDistance: new Cesium.NearFarScalar(2.0e6, 1.1, labelHeight, 0.75),
+        distanceDisplayCondition: new Cesium.DistanceDisplayCondition(0, labelHeight) } : undefined,
     });
     entity.leosimSite = site;
     siteEntities.set(site.id, entity);
@@ -316,50 +376,86 @@ function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
-async function refreshRoute() {
+function showAccess(a) {
+  const yes = (v) => (v ? "yes" : "no");
+  const rule = a.rule ? ` — ${escapeHtml(a.rule)}` : "";
+  document.getElementById("access-table").innerHTML = row("time", `${escapeHtml(a.time_utc)} UTC`)
+    + row("territory", escapeHtml(a.territory || "(open sea)")) + row("in view", `${a.visible_sats} satellites`)
+    + row("covered", yes(a.covered)) + row("routable", yes(a.routable))
+    + row("RTT", a.rtt_ms === null ? "—" : `${a.rtt_ms.toFixed(1)} ms via ${escapeHtml(a.gateway)} to ${escapeHtml(a.pop)}`)
+    + row("allowed", `${yes(a.allowed)}${rule}`);
+}
+
+function showRoute(answer) {
+  route = answer;
+  drawRoute();
+  hooks.routeDrawn = route.routable;
+  const line = route.routable
+    ? `route at ${route.time_utc ? escapeHtml(route.time_utc.slice(11, 19)) + " UTC: " : ""}${route.hops} hops via `
+      + `${escapeHtml(route.gateway)} to ${escapeHtml(route.pop)}, ${route.rtt_ms.toFixed(1)} ms (${route.source})`
+    : "route: none at this instant";
+  document.getElementById("route-line").textContent = line;
+}
+
+// The panel and the route follow the clock: at each new sample instant the access and the route of the
+// selected site are fetched again (one request of each in flight at a time), so that the magenta line never
+// stays on satellites that have moved on.
+let followInFlight = false;
+
+async function followClock() {
   const siteId = hooks.selected;
-  if (!siteId) return;
+  if (!siteId || followInFlight) return;
   const snap = snappedSeconds();
   if (routeSnap === snap) return;
-  routeSnap = snap;
+  const site = sites.find((s) => s.id === siteId);
+  followInFlight = true;
   try {
-    const answer = await api(`/api/route?src=${encodeURIComponent(siteId)}&dst=pop&t=${encodeURIComponent(isoAt(snap))}`);
+    const t = encodeURIComponent(isoAt(snap));
+    const [access, answer] = await Promise.all([
+      api(`/api/access?lat=${site.lat_deg}&lon=${site.lon_deg}&t=${t}`),
+      api(`/api/route?src=${encodeURIComponent(siteId)}&dst=pop&t=${t}`)]);
     if (hooks.selected !== siteId) return;
-    route = answer;
-    drawRoute();
-    hooks.routeDrawn = route.routable;
-    const line = route.routable
-      ? `route: ${route.hops} hops via ${escapeHtml(route.gateway)} to ${escapeHtml(route.pop)}, ${route.rtt_ms.toFixed(1)} ms (${route.source})`
-      : "route: none at this instant";
-    document.getElementById("route-line").textContent = line;
+    routeSnap = snap;
+    showAccess(access);
+    showRoute(answer);
   } catch (error) {
     report(error);
+  } finally {
+    followInFlight = false;
   }
 }
 
+// A click asks for the access, the route and the RTT series at once (three requests in parallel) and records
+// in window.leosim.clickToRouteMs how long it took until the route was drawn.
 async function selectSite(siteId) {
   const site = sites.find((s) => s.id === siteId);
   if (!site) return;
+  const clicked = performance.now();
   hooks.selected = siteId;
   hooks.routeDrawn = false;
+  hooks.clickToRouteMs = null;
   route = null;
-  routeSnap = null;
+  chartState = null;
   document.getElementById("site-info").hidden = false;
   document.getElementById("site-title").textContent = `${site.name} (${site.kind})`;
-  const t = isoAt(snappedSeconds());
+  document.getElementById("rtt-chart").innerHTML = "";
+  const snap = snappedSeconds();
+  const t = encodeURIComponent(isoAt(snap));
+  routeSnap = snap;
+  const chart = loadRttChart(siteId);
   try {
-    const a = await api(`/api/access?lat=${site.lat_deg}&lon=${site.lon_deg}&t=${encodeURIComponent(t)}`);
-    const yes = (v) => (v ? "yes" : "no");
-    document.getElementById("access-table").innerHTML = row("time", escapeHtml(a.time_utc))
-      + row("territory", escapeHtml(a.territory || "(open sea)")) + row("in view", `${a.visible_sats} satellites`)
-      + row("covered", yes(a.covered)) + row("routable", yes(a.routable))
-      + row("RTT", a.rtt_ms === null ? "—" : `${a.rtt_ms.toFixed(1)} ms via ${escapeHtml(a.gateway)} to ${escapeHtml(a.pop)}`)
-      + row("allowed", `${yes(a.allowed)} — ${escapeHtml(a.rule)}`);
+    const [access, answer] = await Promise.all([
+      api(`/api/access?lat=${site.lat_deg}&lon=${site.lon_deg}&t=${t}`),
+      api(`/api/route?src=${encodeURIComponent(siteId)}&dst=pop&t=${t}`)]);
+    if (hooks.selected !== siteId) return;
+    showAccess(access);
+    showRoute(answer);
+    hooks.clickToRouteMs = performance.now() - clicked;
   } catch (error) {
+    routeSnap = null;
     report(error);
   }
-  await refreshRoute();
-  loadRttChart(siteId);
+  await chart;
 }
 
 async function loadRttChart(siteId) {
@@ -441,8 +537,10 @@ function legend() {
   const shells = (health.shells || []).map((s, k) =>
     `<span class="swatch" style="background:${SHELL_COLOURS[k % SHELL_COLOURS.length]}"></span>${escapeHtml(s.name || `shell ${k}`)}`);
   const states = Object.entries(STATE_COLOURS).map(([name, colour]) =>
-    `<span class="swatch" style="background:${colour}"></span>${name === "none" ? "no rule (denied)" : name}`);
-  document.getElementById("legend").innerHTML = `<div>${states.join(" ")}</div><div class="small">${shells.join(" ")}</div>`
+    `<span class="swatch" style="background:${colour}"></span>${name === "none" ? "no rule (grey land: denied by default)" : name}`);
+  const region = `<span class="swatch region"></span>custom region (occupied areas, Crimea): its own state, outlined`;
+  document.getElementById("legend").innerHTML = `<div>${states.join(" ")}</div><div class="small">${region}</div>`
+    + `<div class="small">${shells.join(" ")}</div>`
     + `<div class="small"><span class="swatch" style="background:#fff"></span>terminal<span class="swatch" style="background:#ffeb3b"></span>gateway`
     + `<span class="swatch" style="background:#ff9800"></span>PoP<span class="swatch" style="background:${ROUTE_COLOUR}"></span>route</div>`;
 }
@@ -477,6 +575,12 @@ async function main() {
     contextOptions: { webgl: { preserveDrawingBuffer: true } },
   });
   hooks.viewer = viewer;
+  hooks.clock = viewer.clock;
+  hooks.Cesium = Cesium;
+  hooks.api = api;
+  const base = viewer.imageryLayers.get(0);
+  base.saturation = NO_RULE_SATURATION; // land without a rule: grey (the territories with one carry colour)
+  base.brightness = NO_RULE_BRIGHTNESS;
   windowStart = Cesium.JulianDate.fromIso8601(w.start);
   windowStop = Cesium.JulianDate.fromIso8601(w.end);
   if (Cesium.JulianDate.secondsDifference(windowStop, windowStart) <= 0) {
@@ -491,6 +595,10 @@ async function main() {
   clock.multiplier = 60;
   clock.shouldAnimate = true;
   viewer.timeline.zoomTo(windowStart, windowStop);
+  hooks.windowStart = windowStart;
+  hooks.windowStop = windowStop;
+  // The territories first, in parallel with the satellites and sites: every ruled territory at first paint.
+  const territories = updateTerritories(true);
 
   const [constellation, siteAnswer] = await Promise.all([api("/api/constellation"), api("/api/sites")]);
   health.shells = constellation.shells;
@@ -527,11 +635,11 @@ async function main() {
     updateFootprints();
     if (frameCount % 20 === 0) {
       updateTerritories(false);
-      refreshRoute();
+      followClock();
       updateChartCursor();
     }
   });
-  await updateTerritories(true);
+  await territories;
   hooks.selectSite = selectSite;
   hooks.siteWindowPosition = siteWindowPosition;
   hooks.terminals = terminals.map((s) => s.id);
