@@ -35,3 +35,16 @@ SGP4_EPOCH_JD = 2_433_281.5
 
 MEAN_EARTH_RADIUS_KM = 6371.0088
 """IUGG mean Earth radius R1, km (used for great-circle distances)."""
+
+# Moving terminals and per-terminal rule conditions (leosim.ground.tracks, leosim.policy.conditions).
+SECONDS_PER_HOUR = 3_600.0
+NAUTICAL_MILE_KM = 1.852
+"""International nautical mile, km (exact, by definition since 1929)."""
+ROLLING_YEAR_DAYS = 365
+"""Length of a rolling year for roaming limits, days (the window is the 365 days up to the instant)."""
+ROAMING_SAMPLE_S = 3_600.0
+"""Spacing of the fixed UTC grid (aligned to the Unix epoch) on which a track's country is sampled to
+count days abroad, s. One hour: a border crossing is placed within an hour (0.04 day)."""
+COAST_SAMPLE_KM = 1.0
+"""Densest spacing of the coast points used for distance to land, km: the nearest-point error is at most
+half of it (0.5 km) near the coast and falls to ~spacing²/(8·distance) offshore (3 m at 22 km)."""

@@ -31,7 +31,8 @@ def _rule_row(rule) -> dict:
     iso = _iso
     return {"rule_id": rule.rule_id, "subject": rule.subject, "state": rule.state,
             "allow": list(rule.allow), "from": iso(rule.valid_from), "until": iso(rule.valid_until),
-            "decided_at": iso(rule.decided_at), "by": rule.decided_by, "reason": rule.reason}
+            "decided_at": iso(rule.decided_at), "by": rule.decided_by, "reason": rule.reason,
+            "when": rule.when.as_dict() if rule.when is not None else None}
 
 
 def _iso(value) -> str | None:
@@ -62,14 +63,27 @@ def policy_group():
 @click.option("--until", "valid_until", metavar="ISO8601", help="end of the rule (exclusive); default open")
 @click.option("--by", "author", required=True, help="who decided")
 @click.option("--reason", required=True, help="why")
-@click.option("--allow", multiple=True, metavar="fleet:NAME|tenant:NAME",
+@click.option("--allow", multiple=True, metavar="fleet:NAME|tenant:NAME|registered|plan:NAME",
               help="for restricted: who may still use the service (repeatable)")
+@click.option("--speed-above-kmh", type=float, help="condition: only terminals faster than this (km/h)")
+@click.option("--days-abroad-above", type=float,
+              help="condition: only terminals more days than this outside their registered country")
+@click.option("--abroad-year", type=click.Choice(["rolling", "calendar"]), default="rolling", show_default=True,
+              help="the year --days-abroad-above counts in")
+@click.option("--offshore-above-nm", type=float, help="condition: only terminals at sea farther than this from land")
+@click.option("--plan", "plans", multiple=True, metavar="PLAN",
+              help="condition: only terminals on this plan (repeatable)")
+@click.option("--exempt-plan", "exempt_plans", multiple=True, metavar="PLAN",
+              help="condition: not terminals on this plan (repeatable)")
 @click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
-def set_command(territory, state, valid_from, valid_until, author, reason, allow, db):
+def set_command(territory, state, valid_from, valid_until, author, reason, allow, speed_above_kmh,
+                days_abroad_above, abroad_year, offshore_above_nm, plans, exempt_plans, db):
     """Record that TERRITORY is in STATE from --from (until --until).
 
     TERRITORY is an ISO 3166 alpha-3 code (UKR), a custom region name (or region:NAME),
-    terminal:ID or fleet:NAME. STATE is active, denied or restricted.
+    terminal:ID or fleet:NAME. STATE is active, denied or restricted. The condition options make the
+    rule apply only to the terminals and instants where they all hold, e.g. a speed limit:
+    `leosim policy set UKR denied --speed-above-kmh 75 --exempt-plan aviation ...`.
     """
     from ..policy.rules import Rule
 
@@ -78,11 +92,17 @@ def set_command(territory, state, valid_from, valid_until, author, reason, allow
     with _open(db) as store:
         known_regions = {r.key for r in store.rules() if r.kind == "region"}
         subject = resolve_subject(territory, known_regions)
-        rule = Rule(subject=subject, state=state, valid_from=start, valid_until=end, allow=tuple(allow))
+        when = {"speed_above_kmh": speed_above_kmh, "days_abroad_above": days_abroad_above,
+                "abroad_year": abroad_year, "offshore_above_nm": offshore_above_nm, "plans": plans,
+                "exempt_plans": exempt_plans}
+        conditional = any(v for k, v in when.items() if k != "abroad_year" and v not in (None, ()))
+        rule = Rule(subject=subject, state=state, valid_from=start, valid_until=end, allow=tuple(allow),
+                    when=when if conditional else None)
         entry = store.set(rule, by=author, reason=reason)
     until = _iso(rule.valid_until) or "open"
-    click.echo(f"recorded entry #{entry.seq}: {subject} {state} from {_iso(rule.valid_from)} until {until} "
-               f"by {author}")
+    condition = f" when {rule.when.describe()}" if rule.when is not None else ""
+    click.echo(f"recorded entry #{entry.seq}: {subject} {state}{condition} from {_iso(rule.valid_from)} until "
+               f"{until} by {author}")
 
 
 @policy_group.command("show")

@@ -17,6 +17,17 @@ subject with overlapping windows, the same ``decided_at`` and different outcomes
 Where no rule applies, the ``default_state`` holds; it is ``denied`` by default, since service is the
 operator's decision, not a given.
 
+Conditions (extending, not replacing, the precedence above). A rule may carry a ``when``
+(:class:`~leosim.policy.conditions.Condition`: speed above a limit, more than N days abroad, farther
+than X nm offshore, on or exempt from given plans). A conditional rule applies to a terminal at an
+instant only where its condition holds; where it does not, the rule is as if absent and the next rule
+in the order above decides. So "UKR denied when speed > 75 km/h, except aviation plans", decided after
+"UKR restricted to registered terminals", denies a fast registered car and leaves a slow one to the
+whitelist. Rules with different conditions never contradict each other (list order breaks a tie in
+``decided_at``). ``restricted`` allow lists also accept ``registered`` (registered in the terminal
+registry at that instant, :class:`~leosim.policy.registry.TerminalRegistry`) and ``plan:NAME``.
+:func:`decide` also says which condition decided (:data:`~leosim.policy.conditions.CONDITION_NAMES`).
+
 Gateway landing rights (:func:`landing_rights`) follow the state of the gateway's territory (country
 and region rules only): a gateway lands traffic unless its territory is ``denied`` (under
 ``restricted`` it lands the allowed tenants' traffic; the per-terminal check does the rest).
@@ -29,7 +40,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..errors import LeosimInputError
-from ..timebase import Times, parse_utc
+from ..timebase import instants_ns, parse_utc
+from .conditions import ALLOW, NO_CONDITION, OFFSHORE, PLAN, ROAMING, SPEED, Condition
 
 STATES = ("active", "denied", "restricted")
 #: Subject kinds in increasing precedence.
@@ -65,8 +77,11 @@ class Rule:
     """One decision: ``subject`` is in ``state`` during ``[valid_from, valid_until)`` (UTC).
 
     Instants are ``datetime64[ns]`` (anything :func:`leosim.timebase.parse_utc` accepts is converted).
-    ``allow`` lists the tenants/fleets a ``restricted`` rule lets through. ``decided_at`` orders
-    decisions of equal precedence (later wins); ``decided_by`` and ``reason`` say who and why.
+    ``allow`` lists the tenants/fleets a ``restricted`` rule lets through (``fleet:NAME``,
+    ``tenant:NAME``, a bare name for either, ``registered``, ``plan:NAME``). ``decided_at`` orders
+    decisions of equal precedence (later wins); ``decided_by`` and ``reason`` say who and why. ``when``
+    (a :class:`~leosim.policy.conditions.Condition` or a mapping of its keys) makes the rule apply only
+    where the condition holds.
     """
 
     subject: str
@@ -78,6 +93,7 @@ class Rule:
     decided_by: str = ""
     reason: str = ""
     rule_id: int | None = None
+    when: Condition | None = None
 
     def __post_init__(self):
         kind, key = subject_kind(self.subject)
@@ -101,6 +117,8 @@ class Rule:
             raise LeosimInputError(f"rule for {self.subject}: allow is only meaningful with state "
                                    f"restricted, not {self.state}", field="allow")
         object.__setattr__(self, "allow", allow)
+        if self.when is not None:
+            object.__setattr__(self, "when", Condition.from_dict(self.when))
 
     @property
     def kind(self) -> str:
@@ -121,6 +139,7 @@ class Rule:
     def describe(self) -> str:
         until = "open" if self.valid_until is None else str(self.valid_until)
         extra = f" allow={','.join(self.allow)}" if self.allow else ""
+        extra += f" when {self.when.describe()}" if self.when is not None else ""
         ident = f"#{self.rule_id} " if self.rule_id is not None else ""
         return f"{ident}{self.subject} {self.state}{extra} [{self.valid_from}, {until}) decided {self.decided_at}"
 
@@ -132,11 +151,12 @@ def _window(rule: Rule) -> tuple[int, int]:
 
 
 def check_rules(rules) -> None:
-    """Raise :class:`LeosimInputError` for contradicting rules: same subject, overlapping windows, same
-    ``decided_at``, different state or allow list (precedence cannot decide between them)."""
+    """Raise :class:`LeosimInputError` for contradicting rules: same subject, same condition, overlapping
+    windows, same ``decided_at``, different state or allow list (precedence cannot decide between them)."""
     by_subject: dict[tuple, list[tuple[int, Rule]]] = {}
     for index, rule in enumerate(rules):
-        by_subject.setdefault((rule.subject, int(rule.decided_at.astype(np.int64))), []).append((index, rule))
+        key = (rule.subject, int(rule.decided_at.astype(np.int64)), rule.when)
+        by_subject.setdefault(key, []).append((index, rule))
     for group in by_subject.values():
         for a in range(len(group)):
             for b in range(a + 1, len(group)):
@@ -148,15 +168,6 @@ def check_rules(rules) -> None:
                         f"contradicting rules at the same precedence: rule {i} ({ra.describe()}) and rule "
                         f"{j} ({rb.describe()}) overlap, were decided at the same instant and disagree; "
                         f"change one's window or decided_at", field="rules")
-
-
-def _instants_ns(instants) -> np.ndarray:
-    if isinstance(instants, Times):
-        return instants.utc.astype(np.int64)
-    array = np.atleast_1d(np.asarray(instants))
-    if array.dtype.kind == "M":
-        return array.astype("datetime64[ns]").astype(np.int64)
-    return Times.from_utc(array).utc.astype(np.int64)
 
 
 def _column(values, n: int, name: str) -> np.ndarray:
@@ -177,41 +188,78 @@ def _state_allowed(state: str) -> bool:
     return state == "active"
 
 
+@dataclass(frozen=True)
+class Decision:
+    """A verdict per terminal and instant, every array shaped (N, T).
+
+    ``allowed`` (bool); ``rule_index`` (int32): index into the rules of the deciding rule, -1 where no
+    rule applies and the default state holds; ``condition`` (int8): code of the deciding condition
+    (:data:`~leosim.policy.conditions.CONDITION_NAMES`: 0 none, ``speed``, ``roaming``, ``offshore``,
+    ``plan``, or ``allow`` where a ``restricted`` rule's allow list did not hold the terminal).
+    """
+
+    allowed: np.ndarray
+    rule_index: np.ndarray
+    condition: np.ndarray
+
+
 def evaluate(rules, *, territory, region=None, fleet=None, terminal_id=None, instants, tenant=None,
-             default_state: str = DEFAULT_STATE, check: bool = True) -> tuple[np.ndarray, np.ndarray]:
+             default_state: str = DEFAULT_STATE, check: bool = True, plan=None, registered=None,
+             speed_kmh=None, days_abroad=None, offshore_nm=None) -> tuple[np.ndarray, np.ndarray]:
     """Whether each terminal is allowed service at each instant, and which rule decided.
 
     ``rules``: sequence of :class:`Rule`. Per terminal, 1-D str arrays of length N (or a scalar for
     all, or None for none): ``territory`` (country alpha-3, '' at sea), ``region`` (custom region name,
     '' for none), ``fleet``, ``terminal_id``, ``tenant`` (the fleet's tenant, for ``restricted``
-    rules). ``instants``: :class:`~leosim.timebase.Times`, datetime64 array or ISO strings, shape (T,).
+    rules), ``plan`` (the registered plan, '' when unknown). ``instants``:
+    :class:`~leosim.timebase.Times`, datetime64 array or ISO strings, shape (T,).
+
+    Inputs of rule conditions, each (N, T) or (N,) (None: a fixed terminal on land at home, see
+    :mod:`leosim.policy.conditions`): ``registered`` (bool: in the registry at that instant, for
+    ``allow = ["registered"]``), ``speed_kmh``, ``days_abroad`` (an array, or a dict ``{"rolling": ...,
+    "calendar": ...}``; :func:`leosim.policy.roaming.days_abroad` computes it) and ``offshore_nm``.
 
     Returns ``(allowed, rule_index)``: bool array (N, T) and int32 array (N, T) of the index into
-    ``rules`` of the deciding rule, -1 where no rule applies and ``default_state`` holds.
+    ``rules`` of the deciding rule, -1 where no rule applies and ``default_state`` holds. :func:`decide`
+    also returns the deciding condition.
     """
+    decision = decide(rules, territory=territory, region=region, fleet=fleet, terminal_id=terminal_id,
+                      instants=instants, tenant=tenant, default_state=default_state, check=check, plan=plan,
+                      registered=registered, speed_kmh=speed_kmh, days_abroad=days_abroad, offshore_nm=offshore_nm)
+    return decision.allowed, decision.rule_index
+
+
+def decide(rules, *, territory, region=None, fleet=None, terminal_id=None, instants, tenant=None,
+           default_state: str = DEFAULT_STATE, check: bool = True, plan=None, registered=None, speed_kmh=None,
+           days_abroad=None, offshore_nm=None) -> Decision:
+    """As :func:`evaluate`, returning a :class:`Decision` (allowed, deciding rule and deciding condition)."""
+    inputs = {"plan": plan, "registered": registered, "speed_kmh": speed_kmh, "days_abroad": days_abroad,
+              "offshore_nm": offshore_nm}
     return _evaluate(rules, territory=territory, region=region, fleet=fleet, terminal_id=terminal_id,
                      instants=instants, tenant=tenant, default_state=default_state, check=check,
-                     restricted_lands=False)
+                     restricted_lands=False, inputs=inputs)
 
 
 def landing_rights(rules, *, territory, region=None, instants, default_state: str = DEFAULT_STATE,
                    check: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Whether each gateway may land traffic at each instant: its territory's state is not ``denied``.
 
-    Only country and region rules count. Shapes and returns as in :func:`evaluate` (gateways for
-    terminals).
+    Only unconditional country and region rules count (conditions are about terminals). Shapes and
+    returns as in :func:`evaluate` (gateways for terminals).
     """
-    territorial = [r if r.kind in ("country", "region") else None for r in rules]
+    territorial = [r if r.kind in ("country", "region") and r.when is None else None for r in rules]
     kept = [r for r in territorial if r is not None]
     index_map = np.array([i for i, r in enumerate(territorial) if r is not None] + [-1], dtype=np.int32)
-    allowed, local = _evaluate(kept, territory=territory, region=region, fleet=None, terminal_id=None,
-                               instants=instants, tenant=None, default_state=default_state, check=check,
-                               restricted_lands=True)
-    return allowed, index_map[local]
+    if check:
+        check_rules(list(rules))
+    decision = _evaluate(kept, territory=territory, region=region, fleet=None, terminal_id=None,
+                         instants=instants, tenant=None, default_state=default_state, check=False,
+                         restricted_lands=True, inputs={})
+    return decision.allowed, index_map[decision.rule_index]
 
 
 def _evaluate(rules, *, territory, region, fleet, terminal_id, instants, tenant, default_state, check,
-              restricted_lands):
+              restricted_lands, inputs):
     rules = list(rules)
     default_allowed = _state_allowed(default_state)
     if check:
@@ -225,14 +273,18 @@ def _evaluate(rules, *, territory, region, fleet, terminal_id, instants, tenant,
         "terminal": _column(terminal_id, n, "terminal_id"),
     }
     tenants = _column(tenant, n, "tenant")
-    t_ns = _instants_ns(instants)
+    plans = _column(inputs.get("plan"), n, "plan")
+    t_ns = instants_ns(instants)
     n_t = t_ns.size
+    registered = _registered(inputs.get("registered"), n, n_t)
     if not rules or n == 0 or n_t == 0:
-        return np.full((n, n_t), default_allowed, dtype=bool), np.full((n, n_t), -1, dtype=np.int32)
+        return Decision(np.full((n, n_t), default_allowed, dtype=bool), np.full((n, n_t), -1, dtype=np.int32),
+                        np.zeros((n, n_t), dtype=np.int8))
 
     windows = np.array([_window(r) for r in rules], dtype=np.int64).reshape(-1, 2)
     levels = np.array([PRECEDENCE[r.kind] for r in rules])
     decided = np.array([int(r.decided_at.astype(np.int64)) for r in rules], dtype=np.int64)
+    conditional = np.array([r.when is not None for r in rules])
     # Rank: precedence first, then decision time, then list order; the highest rank decides.
     order = np.lexsort((np.arange(len(rules)), decided, levels))
     rank_of = np.empty(len(rules), dtype=np.int32)
@@ -253,9 +305,9 @@ def _evaluate(rules, *, territory, region, fleet, terminal_id, instants, tenant,
     used, seg_col = np.unique(seg_of_t, return_inverse=True)
     seg_start = np.where(used > 0, bounds[np.maximum(used - 1, 0)], np.iinfo(np.int64).min)
 
-    best = np.full((n, used.size), -1, dtype=np.int32)          # rank of the deciding rule
+    best = np.full((n, used.size), -1, dtype=np.int32)          # rank of the deciding unconditional rule
     for s, start in enumerate(seg_start):
-        live = (windows[:, 0] <= start) & (windows[:, 1] > start) & (rule_ids >= 0)
+        live = (windows[:, 0] <= start) & (windows[:, 1] > start) & (rule_ids >= 0) & ~conditional
         column_best = np.full(n, -1, dtype=np.int32)
         for kind in KINDS:
             mine = np.flatnonzero(live & (levels == PRECEDENCE[kind]))
@@ -271,14 +323,15 @@ def _evaluate(rules, *, territory, region, fleet, terminal_id, instants, tenant,
     state_allows = np.array([r.state == "active" or (restricted_lands and r.state == "restricted")
                              for r in rules] + [default_allowed])
     seg_allowed = state_allows[seg_rule]
-    if not restricted_lands:
+    per_instant = conditional.any() or registered.shape[1] > 1
+    if not restricted_lands and not per_instant:
         for i, rule in enumerate(rules):
             if rule.state != "restricted":
                 continue
             hit = seg_rule == i
             if not hit.any():
                 continue
-            ok = _allow_mask(rule.allow, columns["fleet"], tenants)
+            ok = _allow_mask(rule.allow, columns["fleet"], tenants, plans, registered)[:, 0]
             seg_allowed[hit] = np.broadcast_to(ok[:, None], hit.shape)[hit]
     # Copy each segment's column into its run of instants (runs of equal segment; one run per
     # segment when the instants are sorted). Block copies beat a fancy-index gather several times.
@@ -290,20 +343,90 @@ def _evaluate(rules, *, territory, region, fleet, terminal_id, instants, tenant,
         s = seg_col[a]
         rule_index[:, a:b] = seg_rule[:, s:s + 1]
         allowed[:, a:b] = seg_allowed[:, s:s + 1]
-    return allowed, rule_index
+    condition = np.zeros((n, n_t), dtype=np.int8)
+    if restricted_lands or not per_instant:
+        if not restricted_lands:
+            _mark_allow_list(rules, rule_index, allowed, condition)
+        return Decision(allowed, rule_index, condition)
+
+    # Conditional rules: each applies where its subject matches, its window holds the instant, its
+    # condition holds and it outranks the rule deciding so far.
+    rank = np.where(rule_index >= 0, rank_of[np.maximum(rule_index, 0)], -1).astype(np.int32)
+    for i in np.flatnonzero(conditional & (rule_ids >= 0)):
+        rule = rules[i]
+        subject = inverse[rule.kind] == rule_ids[i]
+        in_window = (t_ns >= windows[i, 0]) & (t_ns < windows[i, 1])
+        if not subject.any() or not in_window.any():
+            continue
+        rows, cols = np.flatnonzero(subject), np.flatnonzero(in_window)
+        holds = rule.when.holds(n=n, n_t=n_t, plan=plans, speed_kmh=inputs.get("speed_kmh"),
+                                days_abroad=inputs.get("days_abroad"),
+                                offshore_nm=inputs.get("offshore_nm"))[np.ix_(rows, cols)]
+        block = rank[np.ix_(rows, cols)]
+        take = holds & (rank_of[i] > block)
+        block[take] = rank_of[i]
+        rank[np.ix_(rows, cols)] = block
+        sub_rule = rule_index[np.ix_(rows, cols)]
+        sub_rule[take] = i
+        rule_index[np.ix_(rows, cols)] = sub_rule
+        sub_cond = condition[np.ix_(rows, cols)]
+        sub_cond[take] = rule.when.code
+        condition[np.ix_(rows, cols)] = sub_cond
+    allowed = state_allows[np.where(rule_index >= 0, rule_index, len(rules))]
+    for i, rule in enumerate(rules):
+        if rule.state != "restricted":
+            continue
+        hit = rule_index == i
+        if hit.any():
+            ok = np.broadcast_to(_allow_mask(rule.allow, columns["fleet"], tenants, plans, registered), hit.shape)
+            allowed[hit] = ok[hit]
+    _mark_allow_list(rules, rule_index, allowed, condition)
+    return Decision(allowed, rule_index, condition)
 
 
-def _allow_mask(allow: tuple[str, ...], fleet: np.ndarray, tenant: np.ndarray) -> np.ndarray:
-    fleets = {a.partition(":")[2] if a.startswith("fleet:") else a for a in allow
+def _mark_allow_list(rules, rule_index, allowed, condition) -> None:
+    """Code ``allow`` where a restricted rule decided and did not let the terminal through."""
+    restricted = np.array([r.state == "restricted" for r in rules] + [False])
+    if not restricted.any():
+        return
+    refused = restricted[np.where(rule_index >= 0, rule_index, len(rules))] & ~allowed
+    condition[refused & (condition == NO_CONDITION)] = ALLOW
+
+
+def _registered(values, n: int, n_t: int) -> np.ndarray:
+    """The ``registered`` input as bool (n, 1) or (n, n_t)."""
+    if values is None:
+        return np.zeros((n, 1), dtype=bool)
+    array = np.asarray(values, dtype=bool)
+    if array.ndim == 0:
+        return np.full((n, 1), bool(array))
+    if array.shape == (n,):
+        return array[:, None]
+    if array.shape == (n, n_t):
+        return array
+    raise LeosimInputError(f"registered has shape {array.shape}; expected ({n},) or ({n}, {n_t})",
+                           field="registered")
+
+
+def _allow_mask(allow: tuple[str, ...], fleet: np.ndarray, tenant: np.ndarray, plan: np.ndarray,
+                registered: np.ndarray) -> np.ndarray:
+    """Who a restricted rule lets through: bool (n, 1) or (n, T) (``registered`` may vary in time)."""
+    plain = [a for a in allow if a != "registered" and not a.startswith("plan:")]
+    fleets = {a.partition(":")[2] if a.startswith("fleet:") else a for a in plain
               if not a.startswith("tenant:")}
-    tenants = {a.partition(":")[2] if a.startswith("tenant:") else a for a in allow
+    tenants = {a.partition(":")[2] if a.startswith("tenant:") else a for a in plain
                if not a.startswith("fleet:")}
-    return np.isin(fleet, list(fleets)) | np.isin(tenant, list(tenants))
+    plans = [a.partition(":")[2].strip().lower() for a in allow if a.startswith("plan:")]
+    ok = (np.isin(fleet, list(fleets)) | np.isin(tenant, list(tenants)) | np.isin(plan, plans))[:, None]
+    if "registered" in allow:
+        ok = ok | registered
+    return ok
 
 
 def rules_from_config(section, *, source: str = "policy") -> list[Rule]:
     """Rules from a parsed TOML ``[policy]`` section: ``[[policy.rules]]`` tables with keys
-    ``subject``, ``state``, ``from``, optional ``until``, ``allow``, ``decided_at``, ``by``, ``reason``.
+    ``subject``, ``state``, ``from``, optional ``until``, ``allow``, ``decided_at``, ``by``, ``reason``,
+    ``when`` (a table of conditions, see :mod:`leosim.policy.conditions`).
 
     TOML dates/datetimes or ISO strings are accepted; naive instants are UTC.
     """
@@ -311,7 +434,7 @@ def rules_from_config(section, *, source: str = "policy") -> list[Rule]:
     if not isinstance(entries, list):
         raise LeosimInputError("[policy] needs a 'rules' array of tables ([[policy.rules]])", source=source,
                                field="rules")
-    known = {"subject", "state", "from", "until", "allow", "decided_at", "by", "reason"}
+    known = {"subject", "state", "from", "until", "allow", "decided_at", "by", "reason", "when"}
     rules = []
     for i, entry in enumerate(entries):
         where = f"rules[{i}]"
@@ -329,7 +452,7 @@ def rules_from_config(section, *, source: str = "policy") -> list[Rule]:
                       "valid_from": _toml_instant(entry["from"]),
                       "valid_until": _toml_instant(entry["until"]) if "until" in entry else None,
                       "allow": tuple(entry.get("allow", ())), "decided_by": str(entry.get("by", "")),
-                      "reason": str(entry.get("reason", ""))}
+                      "reason": str(entry.get("reason", "")), "when": entry.get("when")}
             if "decided_at" in entry:
                 kwargs["decided_at"] = _toml_instant(entry["decided_at"])
             rules.append(Rule(**kwargs))
@@ -347,3 +470,55 @@ def _toml_instant(value):
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day)
     return str(value)
+
+
+def explain(rules, decision: Decision, cells, *, terminal_id, default_state: str = DEFAULT_STATE, plan=None,
+            speed_kmh=None, days_abroad=None, offshore_nm=None) -> list[str]:
+    """Wording of the verdict at chosen cells, e.g.
+    ``T-0042 denied: 142 km/h > 75 km/h limit (except aviation, maritime plans), rule #7 UKR denied``.
+
+    ``cells``: ``(terminal_index, time_index)`` integer arrays (M,) into the decision's (N, T) arrays;
+    ``terminal_id`` (N,) and the condition inputs as given to :func:`decide` (days abroad as an array or
+    a dict by year kind). Returns M strings. Wording is for reports and answers, not hot paths.
+    """
+    rows, cols = (np.asarray(c, dtype=np.int64) for c in cells)
+    rules = list(rules)
+    ids = np.asarray(terminal_id, dtype=str)
+    plans = None if plan is None else np.asarray(plan, dtype=str)
+
+    def value(array, r, c, year=None):
+        if isinstance(array, dict):
+            array = array.get(year)
+        if array is None:
+            return 0.0
+        array = np.asarray(array, dtype=np.float64)
+        return float(array[r] if array.ndim == 1 else array[r, c])
+
+    out = []
+    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+        verdict = "allowed" if decision.allowed[r, c] else "denied"
+        k = int(decision.rule_index[r, c])
+        code = int(decision.condition[r, c])
+        if k < 0:
+            out.append(f"{ids[r]} {verdict}: default: {default_state} (no rule applies)")
+            continue
+        rule = rules[k]
+        label = f"rule #{rule.rule_id if rule.rule_id is not None else k} ({rule.subject} {rule.state})"
+        when = rule.when
+        plan_text = f" on plan {plans[r] or 'none'}" if plans is not None else ""
+        exempt = f" (except {', '.join(when.exempt_plans)} plans)" if when is not None and when.exempt_plans else ""
+        if code == SPEED:
+            why = f"{value(speed_kmh, r, c):.0f} km/h > {when.speed_above_kmh:g} km/h limit{exempt}"
+        elif code == ROAMING:
+            why = (f"{value(days_abroad, r, c, when.abroad_year):.1f} days abroad > {when.days_abroad_above:g} in "
+                   f"the {when.abroad_year} year{plan_text}{exempt}")
+        elif code == OFFSHORE:
+            why = f"{value(offshore_nm, r, c):.1f} nm from land > {when.offshore_above_nm:g} nm{plan_text}{exempt}"
+        elif code == PLAN:
+            why = when.describe()
+        elif code == ALLOW:
+            why = f"not in the allow list ({', '.join(rule.allow)})"
+        else:
+            why = rule.reason or "by rule"
+        out.append(f"{ids[r]} {verdict}: {why}, {label}")
+    return out

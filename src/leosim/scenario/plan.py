@@ -40,7 +40,8 @@ class Variant:
 def _rule(spec: RuleSpec, *, decided_at=None) -> Rule:
     kwargs = {"subject": spec.subject, "state": spec.state, "valid_from": _instant(spec.from_),
               "valid_until": _instant(spec.until) if spec.until is not None else None,
-              "allow": tuple(spec.allow), "decided_by": spec.by, "reason": spec.reason}
+              "allow": tuple(spec.allow), "decided_by": spec.by, "reason": spec.reason,
+              "when": spec.when.model_dump(exclude_none=True) if spec.when is not None else None}
     decided = decided_at if decided_at is not None else spec.decided_at
     if decided is not None:
         kwargs["decided_at"] = _instant(decided)
@@ -245,8 +246,15 @@ class Plan:
 
     def _explicit_sites(self, labels) -> Sites:
         specs = self.spec.sites
+        if self.spec.registry.synthetic:
+            raise LeosimInputError("[[registry.synthetic]] fleets are not run yet (they need the service engine)",
+                                   source=self.source, field="registry.synthetic")
         if not specs:
             return Sites.from_arrays(names=[], lat_deg=[], lon_deg=[])
+        moving = [s.name for s in specs if s.lat_deg is None]
+        if moving:
+            raise LeosimInputError(f"site {moving[0]!r} moves (track/route): moving terminals are not run yet "
+                                   f"(they need the service engine)", source=self.source, field="sites")
         try:
             sites = Sites.from_arrays(ids=[s.id for s in specs] if all(s.id for s in specs) else None,
                                       names=[s.name for s in specs], kinds=[s.kind for s in specs],

@@ -110,7 +110,8 @@ def _rule_row(rule, source: str) -> dict:
 
     return {"rule_id": rule.rule_id, "subject": rule.subject, "state": rule.state, "allow": list(rule.allow),
             "from": when(rule.valid_from), "until": when(rule.valid_until), "decided_at": when(rule.decided_at),
-            "by": rule.decided_by, "reason": rule.reason, "source": source}
+            "by": rule.decided_by, "reason": rule.reason, "source": source,
+            "when": rule.when.as_dict() if rule.when is not None else None}
 
 
 @router.get("/policy", summary="Rules in force at an instant (store and scenario)")
@@ -144,6 +145,22 @@ def policy_verify(request: Request, _: Reader) -> dict:
             "broken": None if broken is None else {"seq": broken.seq, "reason": broken.reason}}
 
 
+class PolicyCondition(BaseModel):
+    """Conditions per terminal and instant (all must hold), as in a scenario rule's ``when``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    speed_above_kmh: float | None = Field(default=None, ge=0, le=1e5, description="faster than this, km/h")
+    days_abroad_above: float | None = Field(default=None, ge=0, le=366,
+                                            description="more days than this outside the registered country")
+    abroad_year: Literal["rolling", "calendar"] = "rolling"
+    offshore_above_nm: float | None = Field(default=None, ge=0, le=1e4, description="at sea farther than this")
+    plans: list[Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]] = Field(default_factory=list,
+                                                                                      max_length=20)
+    exempt_plans: list[Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]] = Field(default_factory=list,
+                                                                                             max_length=20)
+
+
 class PolicyChange(BaseModel):
     """A policy decision: ``territory`` is in ``state`` from ``from`` (until ``until``), for ``reason``."""
 
@@ -156,7 +173,9 @@ class PolicyChange(BaseModel):
     until: str | None = Field(default=None, max_length=MAX_TIME_CHARS, description="ISO 8601, exclusive")
     reason: str = Field(min_length=1, max_length=2000)
     allow: list[Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]] = Field(
-        default_factory=list, max_length=50, description="for restricted: fleet:NAME or tenant:NAME")
+        default_factory=list, max_length=50, description="for restricted: fleet:NAME, tenant:NAME, registered or "
+                                                         "plan:NAME")
+    when: PolicyCondition | None = Field(default=None, description="apply only where these conditions hold")
 
 
 @router.post("/policy", status_code=201, summary="Record a policy decision (operator or admin token)",
@@ -169,7 +188,9 @@ def policy_set(request: Request, change: PolicyChange, token: Annotated[TokenInf
     start = instant(change.from_, field="from")
     end = instant(change.until, field="until") if change.until else None
     subject = resolve_subject(change.territory, state.known_regions())
-    rule = Rule(subject=subject, state=change.state, valid_from=start, valid_until=end, allow=tuple(change.allow))
+    when = change.when.model_dump(exclude_none=True) if change.when is not None else None
+    rule = Rule(subject=subject, state=change.state, valid_from=start, valid_until=end, allow=tuple(change.allow),
+                when=when)
     with state.store() as store:
         entry = store.set(rule, by=token.name, reason=change.reason)
     return entry.as_dict()
