@@ -9,7 +9,7 @@ A :class:`Rule` sets the service **state** of a **subject** over a half-open eff
   named in ``allow``: ``fleet:NAME`` / ``tenant:NAME``; a bare name matches either).
 
 Precedence (deterministic): the more specific subject wins — terminal > fleet > custom region >
-country. Among rules of the same kind that apply to a terminal at an instant, the later decision
+country > global (``*``, every terminal anywhere, at sea too). Among rules of the same kind that apply to a terminal at an instant, the later decision
 (``decided_at``) wins; where that ties too, the rule listed later wins. Two rules for the *same*
 subject with overlapping windows, the same ``decided_at`` and different outcomes are a contradiction:
 :func:`check_rules` (called by :func:`evaluate`) raises :class:`LeosimInputError` naming both.
@@ -44,8 +44,10 @@ from ..timebase import instants_ns, parse_utc
 from .conditions import ALLOW, NO_CONDITION, OFFSHORE, PLAN, ROAMING, SPEED, Condition
 
 STATES = ("active", "denied", "restricted")
-#: Subject kinds in increasing precedence.
-KINDS = ("country", "region", "fleet", "terminal")
+#: Subject kinds in increasing precedence. ``global`` (subject ``*``: every terminal, anywhere, at sea
+#: too) is below country: operator-wide terms such as roaming or maritime limits.
+KINDS = ("global", "country", "region", "fleet", "terminal")
+GLOBAL_SUBJECT = "*"
 PRECEDENCE = {kind: level for level, kind in enumerate(KINDS)}
 DEFAULT_STATE = "denied"
 _NO_END = np.iinfo(np.int64).max
@@ -53,7 +55,10 @@ _NO_END = np.iinfo(np.int64).max
 
 def subject_kind(subject: str) -> tuple[str, str]:
     """``(kind, key)`` of a canonical subject: ``'UKR'`` → ``('country', 'UKR')``,
-    ``'region:Crimea'`` → ``('region', 'Crimea')``, ``'fleet:X'``, ``'terminal:ID'``."""
+    ``'region:Crimea'`` → ``('region', 'Crimea')``, ``'fleet:X'``, ``'terminal:ID'``, ``'*'`` (or
+    ``'global'``) → ``('global', '*')``."""
+    if subject.strip().lower() in (GLOBAL_SUBJECT, "global"):
+        return "global", GLOBAL_SUBJECT
     prefix, sep, rest = subject.partition(":")
     if sep:
         if prefix in ("region", "fleet", "terminal") and rest.strip():
@@ -64,7 +69,7 @@ def subject_kind(subject: str) -> tuple[str, str]:
     if len(key) == 3 and key.isalpha():
         return "country", key.upper()
     raise LeosimInputError(f"subject {subject!r} is not an ISO 3166 alpha-3 code; custom regions are "
-                           f"written region:NAME, fleets fleet:NAME, terminals terminal:ID",
+                           f"written region:NAME, fleets fleet:NAME, terminals terminal:ID, every terminal *",
                            field="subject")
 
 
@@ -97,7 +102,7 @@ class Rule:
 
     def __post_init__(self):
         kind, key = subject_kind(self.subject)
-        canonical = key if kind == "country" else f"{kind}:{key}"
+        canonical = key if kind in ("country", "global") else f"{kind}:{key}"
         object.__setattr__(self, "subject", canonical)
         if self.state not in STATES:
             raise LeosimInputError(f"state {self.state!r} is not one of {', '.join(STATES)}", field="state")
@@ -267,6 +272,7 @@ def _evaluate(rules, *, territory, region, fleet, terminal_id, instants, tenant,
     territory = np.atleast_1d(np.asarray(territory, dtype=str))
     n = territory.shape[0]
     columns = {
+        "global": np.full(n, GLOBAL_SUBJECT, dtype=str),
         "country": np.char.upper(territory) if n else territory,
         "region": _column(region, n, "region"),
         "fleet": _column(fleet, n, "fleet"),

@@ -10,7 +10,8 @@ from ..errors import LeosimInputError
 def resolve_subject(text: str, known_regions=()) -> str:
     """Canonical rule subject for a TERRITORY argument.
 
-    ``terminal:ID``, ``fleet:NAME`` and ``region:NAME`` pass through; an ISO alpha-3 code (any case) or a
+    ``terminal:ID``, ``fleet:NAME`` and ``region:NAME`` pass through; ``*`` or ``global`` gives ``*``
+    (every terminal, anywhere); an ISO alpha-3 code (any case) or a
     country's name gives the code; a known custom region's name gives ``region:NAME``; any other name
     is taken as a new custom region unless it looks like a mistyped country (3 letters, or close to a
     country's name), which raises :class:`LeosimInputError` listing close matches.
@@ -18,6 +19,8 @@ def resolve_subject(text: str, known_regions=()) -> str:
     from ..territory import Territories  # the territory layer sits beside policy; imported when used
 
     key = text.strip()
+    if key.lower() in ("*", "global"):
+        return "*"
     prefix, sep, rest = key.partition(":")
     if sep:
         if prefix in ("terminal", "fleet", "region") and rest.strip():

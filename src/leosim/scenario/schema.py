@@ -181,7 +181,7 @@ class ConditionSpec(_Strict):
 class RuleSpec(_Strict):
     """``[[policy.rules]]``: one decision."""
 
-    subject: str = Field(description="Alpha-3 code, region:NAME, fleet:NAME or terminal:ID.")
+    subject: str = Field(description="Alpha-3 code, region:NAME, fleet:NAME, terminal:ID or `*` (every terminal).")
     state: Literal["active", "denied", "restricted"]
     from_: Instant = Field(alias="from")
     until: Instant | None = None
