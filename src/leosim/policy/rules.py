@@ -9,10 +9,11 @@ A :class:`Rule` sets the service **state** of a **subject** over a half-open eff
   named in ``allow``: ``fleet:NAME`` / ``tenant:NAME``; a bare name matches either).
 
 Precedence (deterministic): the more specific subject wins — terminal > fleet > custom region >
-country > global (``*``, every terminal anywhere, at sea too). Among rules of the same kind that apply to a terminal at an instant, the later decision
-(``decided_at``) wins; where that ties too, the rule listed later wins. Two rules for the *same*
-subject with overlapping windows, the same ``decided_at`` and different outcomes are a contradiction:
-:func:`check_rules` (called by :func:`evaluate`) raises :class:`LeosimInputError` naming both.
+country > global (``*``, every terminal anywhere, at sea too). Among rules of the same kind that
+apply to a terminal at an instant, the later decision (``decided_at``) wins; where that ties too, the
+rule listed later wins. Two rules for the *same* subject (and the same condition) with overlapping
+windows, the same ``decided_at`` and different outcomes are a contradiction: :func:`check_rules`
+(called by :func:`evaluate`) raises :class:`LeosimInputError` naming both.
 
 Where no rule applies, the ``default_state`` holds; it is ``denied`` by default, since service is the
 operator's decision, not a given.
