@@ -45,7 +45,8 @@ def test_interpolation_on_a_1000_km_leg_matches_the_great_circle_within_one_metr
     assert sample.present.all()
     assert np.max(error_km) < ONE_METRE_KM
     # Hand-checkable too: halfway along the equator from 0° to 9° east is 4.5° east.
-    equator = Track.from_arrays([T0, T0 + np.timedelta64(1, "h")], [0.0, 0.0], [0.0, 9.0]).at([T0 + np.timedelta64(30, "m")])
+    leg = Track.from_arrays([T0, T0 + np.timedelta64(1, "h")], [0.0, 0.0], [0.0, 9.0])
+    equator = leg.at([T0 + np.timedelta64(30, "m")])
     assert abs(equator.lon_deg[0, 0] - 4.5) * np.radians(1) * MEAN_EARTH_RADIUS_KM < ONE_METRE_KM
     assert abs(equator.lat_deg[0, 0]) < 1e-9
 

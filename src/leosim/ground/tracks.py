@@ -441,12 +441,11 @@ class Tracks:
         ``instants``: :class:`~leosim.timebase.Times`, datetime64 or ISO strings, shape (T,), or an int64
         ns array shaped (N, T) for per-terminal instants.
         """
-        query = np.asarray(instants)
-        if not (query.ndim == 2 and query.dtype.kind in "iuM"):
+        if isinstance(instants, np.ndarray) and instants.ndim == 2:
+            query = instants.astype("datetime64[ns]") if instants.dtype.kind == "M" else instants
+            query = query.astype(np.int64)
+        else:
             query = instants_ns(instants)
-        elif query.dtype.kind == "M":
-            query = query.astype("datetime64[ns]").astype(np.int64)
-        query = query.astype(np.int64)
         if query.ndim == 1:
             query = np.broadcast_to(query[None, :], (len(self), query.size))
         return self.sample(query)

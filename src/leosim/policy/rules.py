@@ -26,7 +26,8 @@ in the order above decides. So "UKR denied when speed > 75 km/h, except aviation
 "UKR restricted to registered terminals", denies a fast registered car and leaves a slow one to the
 whitelist. Rules with different conditions never contradict each other (list order breaks a tie in
 ``decided_at``). ``restricted`` allow lists also accept ``registered`` (registered in the terminal
-registry at that instant, :class:`~leosim.policy.registry.TerminalRegistry`) and ``plan:NAME``.
+registry at that instant, :class:`~leosim.policy.registry.TerminalRegistry`), ``registered:ISO3``
+(registered, with that registered country: a national whitelist) and ``plan:NAME``.
 :func:`decide` also says which condition decided (:data:`~leosim.policy.conditions.CONDITION_NAMES`).
 
 Gateway landing rights (:func:`landing_rights`) follow the state of the gateway's territory (country
@@ -84,7 +85,7 @@ class Rule:
 
     Instants are ``datetime64[ns]`` (anything :func:`leosim.timebase.parse_utc` accepts is converted).
     ``allow`` lists the tenants/fleets a ``restricted`` rule lets through (``fleet:NAME``,
-    ``tenant:NAME``, a bare name for either, ``registered``, ``plan:NAME``). ``decided_at`` orders
+    ``tenant:NAME``, a bare name for either, ``registered``, ``registered:ISO3``, ``plan:NAME``). ``decided_at`` orders
     decisions of equal precedence (later wins); ``decided_by`` and ``reason`` say who and why. ``when``
     (a :class:`~leosim.policy.conditions.Condition` or a mapping of its keys) makes the rule apply only
     where the condition holds.
@@ -211,7 +212,8 @@ class Decision:
 
 def evaluate(rules, *, territory, region=None, fleet=None, terminal_id=None, instants, tenant=None,
              default_state: str = DEFAULT_STATE, check: bool = True, plan=None, registered=None,
-             speed_kmh=None, days_abroad=None, offshore_nm=None) -> tuple[np.ndarray, np.ndarray]:
+             registered_country=None, speed_kmh=None, days_abroad=None,
+             offshore_nm=None) -> tuple[np.ndarray, np.ndarray]:
     """Whether each terminal is allowed service at each instant, and which rule decided.
 
     ``rules``: sequence of :class:`Rule`. Per terminal, 1-D str arrays of length N (or a scalar for
@@ -222,8 +224,10 @@ def evaluate(rules, *, territory, region=None, fleet=None, terminal_id=None, ins
 
     Inputs of rule conditions, each (N, T) or (N,) (None: a fixed terminal on land at home, see
     :mod:`leosim.policy.conditions`): ``registered`` (bool: in the registry at that instant, for
-    ``allow = ["registered"]``), ``speed_kmh``, ``days_abroad`` (an array, or a dict ``{"rolling": ...,
-    "calendar": ...}``; :func:`leosim.policy.roaming.days_abroad` computes it) and ``offshore_nm``.
+    ``allow = ["registered"]``), ``registered_country`` ((N,) alpha-3, for ``registered:ISO3``),
+    ``speed_kmh``, ``days_abroad`` (an array, or a dict ``{"rolling": ..., "calendar": ...}``;
+    :func:`leosim.policy.roaming.days_abroad` computes it) and ``offshore_nm``.
+    :func:`leosim.policy.terminal_inputs.condition_inputs` gathers them from positions and the registry.
 
     Returns ``(allowed, rule_index)``: bool array (N, T) and int32 array (N, T) of the index into
     ``rules`` of the deciding rule, -1 where no rule applies and ``default_state`` holds. :func:`decide`
@@ -231,16 +235,17 @@ def evaluate(rules, *, territory, region=None, fleet=None, terminal_id=None, ins
     """
     decision = decide(rules, territory=territory, region=region, fleet=fleet, terminal_id=terminal_id,
                       instants=instants, tenant=tenant, default_state=default_state, check=check, plan=plan,
-                      registered=registered, speed_kmh=speed_kmh, days_abroad=days_abroad, offshore_nm=offshore_nm)
+                      registered=registered, registered_country=registered_country, speed_kmh=speed_kmh,
+                      days_abroad=days_abroad, offshore_nm=offshore_nm)
     return decision.allowed, decision.rule_index
 
 
 def decide(rules, *, territory, region=None, fleet=None, terminal_id=None, instants, tenant=None,
-           default_state: str = DEFAULT_STATE, check: bool = True, plan=None, registered=None, speed_kmh=None,
-           days_abroad=None, offshore_nm=None) -> Decision:
+           default_state: str = DEFAULT_STATE, check: bool = True, plan=None, registered=None,
+           registered_country=None, speed_kmh=None, days_abroad=None, offshore_nm=None) -> Decision:
     """As :func:`evaluate`, returning a :class:`Decision` (allowed, deciding rule and deciding condition)."""
-    inputs = {"plan": plan, "registered": registered, "speed_kmh": speed_kmh, "days_abroad": days_abroad,
-              "offshore_nm": offshore_nm}
+    inputs = {"plan": plan, "registered": registered, "registered_country": registered_country,
+              "speed_kmh": speed_kmh, "days_abroad": days_abroad, "offshore_nm": offshore_nm}
     return _evaluate(rules, territory=territory, region=region, fleet=fleet, terminal_id=terminal_id,
                      instants=instants, tenant=tenant, default_state=default_state, check=check,
                      restricted_lands=False, inputs=inputs)
@@ -281,6 +286,7 @@ def _evaluate(rules, *, territory, region, fleet, terminal_id, instants, tenant,
     }
     tenants = _column(tenant, n, "tenant")
     plans = _column(inputs.get("plan"), n, "plan")
+    home = np.char.upper(_column(inputs.get("registered_country"), n, "registered_country"))
     t_ns = instants_ns(instants)
     n_t = t_ns.size
     registered = _registered(inputs.get("registered"), n, n_t)
@@ -338,7 +344,7 @@ def _evaluate(rules, *, territory, region, fleet, terminal_id, instants, tenant,
             hit = seg_rule == i
             if not hit.any():
                 continue
-            ok = _allow_mask(rule.allow, columns["fleet"], tenants, plans, registered)[:, 0]
+            ok = _allow_mask(rule.allow, columns["fleet"], tenants, plans, registered, home)[:, 0]
             seg_allowed[hit] = np.broadcast_to(ok[:, None], hit.shape)[hit]
     # Copy each segment's column into its run of instants (runs of equal segment; one run per
     # segment when the instants are sorted). Block copies beat a fancy-index gather several times.
@@ -385,7 +391,7 @@ def _evaluate(rules, *, territory, region, fleet, terminal_id, instants, tenant,
             continue
         hit = rule_index == i
         if hit.any():
-            ok = np.broadcast_to(_allow_mask(rule.allow, columns["fleet"], tenants, plans, registered), hit.shape)
+            ok = np.broadcast_to(_allow_mask(rule.allow, columns["fleet"], tenants, plans, registered, home), hit.shape)
             allowed[hit] = ok[hit]
     _mark_allow_list(rules, rule_index, allowed, condition)
     return Decision(allowed, rule_index, condition)
@@ -416,9 +422,9 @@ def _registered(values, n: int, n_t: int) -> np.ndarray:
 
 
 def _allow_mask(allow: tuple[str, ...], fleet: np.ndarray, tenant: np.ndarray, plan: np.ndarray,
-                registered: np.ndarray) -> np.ndarray:
+                registered: np.ndarray, home: np.ndarray) -> np.ndarray:
     """Who a restricted rule lets through: bool (n, 1) or (n, T) (``registered`` may vary in time)."""
-    plain = [a for a in allow if a != "registered" and not a.startswith("plan:")]
+    plain = [a for a in allow if a != "registered" and not a.startswith(("plan:", "registered:"))]
     fleets = {a.partition(":")[2] if a.startswith("fleet:") else a for a in plain
               if not a.startswith("tenant:")}
     tenants = {a.partition(":")[2] if a.startswith("tenant:") else a for a in plain
@@ -427,6 +433,9 @@ def _allow_mask(allow: tuple[str, ...], fleet: np.ndarray, tenant: np.ndarray, p
     ok = (np.isin(fleet, list(fleets)) | np.isin(tenant, list(tenants)) | np.isin(plan, plans))[:, None]
     if "registered" in allow:
         ok = ok | registered
+    countries = [a.partition(":")[2].strip().upper() for a in allow if a.startswith("registered:")]
+    if countries:
+        ok = ok | (registered & np.isin(home, countries)[:, None])
     return ok
 
 

@@ -1,7 +1,8 @@
 """The per-terminal inputs of rule conditions, from positions, tracks and the registry.
 
 :func:`condition_inputs` gives the keyword arguments that :func:`leosim.policy.rules.decide` takes
-beyond territories and ids (``plan``, ``registered``, ``speed_kmh``, ``days_abroad``, ``offshore_nm``),
+beyond territories and ids (``plan``, ``registered``, ``registered_country``, ``speed_kmh``,
+``days_abroad``, ``offshore_nm``),
 computing only what the rules' conditions and allow lists need: the distance to land (which builds a
 coast index once, a few seconds) only when a rule has an ``offshore_above_nm`` condition, days abroad
 only for the year kinds that roaming conditions count. Every input at instant t is a pure function of the
@@ -24,7 +25,7 @@ def needs(rules) -> dict[str, bool]:
     conditions = [r.when for r in rules if r.when is not None]
     allow = {a for r in rules for a in r.allow}
     return {"plan": any(c.plans or c.exempt_plans for c in conditions) or any(a.startswith("plan:") for a in allow),
-            "registered": "registered" in allow,
+            "registered": any(a == "registered" or a.startswith("registered:") for a in allow),
             "speed_kmh": any(c.speed_above_kmh is not None for c in conditions),
             "days_abroad": any(c.days_abroad_above is not None for c in conditions),
             "offshore_nm": any(c.offshore_above_nm is not None for c in conditions)}
@@ -51,6 +52,8 @@ def condition_inputs(rules, *, terminal_id, instants, registry: TerminalRegistry
     if need["registered"]:
         out["registered"] = (registry.registered(ids, instants) if registry is not None
                              else np.zeros(ids.size, dtype=bool))
+        out["registered_country"] = (columns["country"] if columns is not None
+                                     else np.full(ids.size, "", dtype=str))
     if need["speed_kmh"] and speed_kmh is not None:
         out["speed_kmh"] = speed_kmh
     if need["days_abroad"]:

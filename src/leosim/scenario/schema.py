@@ -186,7 +186,8 @@ class RuleSpec(_Strict):
     from_: Instant = Field(alias="from")
     until: Instant | None = None
     allow: list[str] = Field(default_factory=list, description="Tenants/fleets a restricted rule lets through; "
-                                                               "`registered` and `plan:NAME` read the registry.")
+                                                               "`registered`, `registered:ISO3` and `plan:NAME` "
+                                                               "read the registry.")
     decided_at: Instant | None = None
     by: str = ""
     reason: str = ""
