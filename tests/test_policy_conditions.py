@@ -233,3 +233,45 @@ def test_conditions_validate_and_round_trip_through_the_store(tmp_path):
         assert entries[0].rule["when"] == {"speed_above_kmh": 75.0, "exempt_plans": ["aviation"]}
         assert "when" not in entries[1].rule
         assert store.verify() is None
+
+
+def test_cli_policy_set_records_conditions(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from leosim.cli import main
+
+    db = str(tmp_path / "cli.sqlite")
+    runner = CliRunner()
+    ok = runner.invoke(main, ["policy", "set", "UKR", "denied", "--from", "2026-02-01", "--by", "ops", "--reason",
+                              "speed limit (reported)", "--speed-above-kmh", "75", "--exempt-plan", "military",
+                              "--exempt-plan", "aviation", "--db", db])
+    assert ok.exit_code == 0, ok.output
+    assert "when speed > 75 km/h, except military, aviation plans" in ok.output
+    ok = runner.invoke(main, ["policy", "set", "global", "denied", "--from", "2024-01-01", "--by", "ops", "--reason",
+                              "coastal limit", "--offshore-above-nm", "12", "--exempt-plan", "maritime", "--db", db])
+    assert ok.exit_code == 0, ok.output
+    ok = runner.invoke(main, ["policy", "set", "UKR", "restricted", "--allow", "registered:UKR", "--from",
+                              "2026-02-03", "--by", "ops", "--reason", "whitelist", "--db", db])
+    assert ok.exit_code == 0, ok.output
+    shown = json.loads(runner.invoke(main, ["policy", "show", "--at", "2026-02-04", "--json", "--db", db]).output)
+    by_subject = {(r["subject"], r["state"]): r for r in shown["rules"]}
+    assert by_subject[("UKR", "denied")]["when"] == {"speed_above_kmh": 75.0, "exempt_plans": ["military", "aviation"]}
+    assert by_subject[("*", "denied")]["when"] == {"offshore_above_nm": 12.0, "exempt_plans": ["maritime"]}
+    assert by_subject[("UKR", "restricted")]["when"] is None
+    bad = runner.invoke(main, ["policy", "set", "UKR", "denied", "--from", "2026-02-01", "--by", "ops", "--reason",
+                               "x", "--speed-above-kmh", "-5", "--db", db])
+    assert bad.exit_code == 2 and "speed_above_kmh must be a finite number >= 0" in bad.output
+
+
+def test_national_whitelist_allows_only_terminals_registered_in_that_country():
+    registry = TerminalRegistry.from_rows([
+        {"terminal_id": "UA", "country": "UKR", "registered_on": "2026-01-01"},
+        {"terminal_id": "PL", "country": "POL", "registered_on": "2026-01-01"}])
+    ids = ["UA", "PL"]
+    rule = Rule("UKR", "restricted", valid_from=BEFORE, allow=("registered:UKR",))
+    allowed, _ = evaluate([rule], territory=["UKR", "UKR"], terminal_id=ids, instants=[T0],
+                          registered=registry.registered(ids, [T0]),
+                          registered_country=registry.columns(ids)["country"])
+    assert allowed[:, 0].tolist() == [True, False]
