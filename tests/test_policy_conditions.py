@@ -275,3 +275,10 @@ def test_national_whitelist_allows_only_terminals_registered_in_that_country():
                           registered=registry.registered(ids, [T0]),
                           registered_country=registry.columns(ids)["country"])
     assert allowed[:, 0].tolist() == [True, False]
+
+
+def test_scalar_columns_are_not_truncated():
+    # A scalar fleet/tenant applies to every terminal in full (np.full with dtype=str used to keep 1 character).
+    rule = Rule("UKR", "restricted", valid_from=BEFORE, allow=("fleet:donated",))
+    allowed, _ = evaluate([rule], territory=["UKR", "UKR"], fleet="donated", instants=[T0])
+    assert allowed.all()

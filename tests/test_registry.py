@@ -68,6 +68,7 @@ def test_synthesised_fleet_is_deterministic_inside_its_area_and_registers_the_st
     assert shapely.contains_xy(area, lon, lat).all()
     assert (~np.isnat(registry.registered_on)).sum() == 300
     assert registry.terminal_id[0] == "T-0001" and len(set(registry.terminal_id.tolist())) == 1000
+    assert set(registry.country.tolist()) == {"UKR"} and set(registry.plan.tolist()) == {"military"}
     other = synthesise_fleet(1000, area=area, share_registered=0.3, seed=8)[1]
     assert not np.array_equal(lat, other)
     # Uniform by area: 3/4 of the triangle lies south of the line at half its height (the northern part is a

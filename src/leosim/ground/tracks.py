@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -51,30 +52,9 @@ def unit_vectors(lat_deg, lon_deg) -> np.ndarray:
     return np.stack(np.broadcast_arrays(cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)), axis=-1)
 
 
-def _lat_lon(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    x, y, z = vectors[..., 0], vectors[..., 1], vectors[..., 2]
-    return np.degrees(np.arctan2(z, np.hypot(x, y))), np.degrees(np.arctan2(y, x))
-
-
 def _angle_rad(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Angle between unit vectors (..., 3), radians; atan2 form, accurate for tiny and large angles."""
     return np.arctan2(np.linalg.norm(np.cross(a, b), axis=-1), np.einsum("...i,...i->...", a, b))
-
-
-def slerp(a: np.ndarray, b: np.ndarray, fraction) -> np.ndarray:
-    """Points a ``fraction`` (0..1) of the way from unit vector ``a`` to ``b`` along the great circle.
-
-    Shapes ``(..., 3)`` and ``(...)`` broadcast. Equal endpoints give the endpoint.
-    """
-    fraction = np.asarray(fraction, dtype=np.float64)[..., None]
-    omega = _angle_rad(a, b)[..., None]
-    sin_omega = np.sin(omega)
-    small = sin_omega < 1e-12
-    safe = np.where(small, 1.0, sin_omega)
-    wa = np.where(small, 1.0 - fraction, np.sin((1.0 - fraction) * omega) / safe)
-    wb = np.where(small, fraction, np.sin(fraction * omega) / safe)
-    p = wa * a + wb * b
-    return p / np.linalg.norm(p, axis=-1, keepdims=True)
 
 
 def _times_ns(values, *, source: str, field: str, first_line: int | None = None) -> np.ndarray:
@@ -388,9 +368,6 @@ def packed_segments(offsets: np.ndarray, time_ns: np.ndarray, query_ns: np.ndarr
     """
     n = offsets.size - 1
     query_ns = np.asarray(query_ns, dtype=np.int64)
-    if owner is None:
-        owner = np.broadcast_to(np.arange(n, dtype=np.int64)[:, None], query_ns.shape)
-    owner = np.asarray(owner, dtype=np.int64)
     first_all = time_ns[offsets[:-1]]
     last_all = time_ns[offsets[1:] - 1]
     span = int((last_all - first_all).max()) if n else 0
@@ -400,12 +377,16 @@ def packed_segments(offsets: np.ndarray, time_ns: np.ndarray, query_ns: np.ndarr
     stride = span // unit + 2
     fix_owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
     keys = fix_owner * stride + (time_ns - first_all[fix_owner]) // unit
-    first, last = first_all[owner], last_all[owner]
+    if owner is None:               # row n of an (N, T) query is terminal n: broadcast per-row values
+        rows = np.arange(n, dtype=np.int64)[:, None]
+        first, last, lo, hi = (first_all[:, None], last_all[:, None], offsets[:-1, None], offsets[1:, None] - 2)
+    else:
+        rows = np.asarray(owner, dtype=np.int64)
+        first, last, lo, hi = first_all[rows], last_all[rows], offsets[:-1][rows], offsets[1:][rows] - 2
     present = (query_ns >= first) & (query_ns <= last)
     t = np.clip(query_ns, first, last)
-    k = np.searchsorted(keys, owner * stride + (t - first) // unit, side="right") - 1
-    lo = offsets[:-1][owner]
-    k = np.clip(k, lo, offsets[1:][owner] - 2)
+    k = np.searchsorted(keys, rows * stride + (t - first) // unit, side="right") - 1
+    k = np.clip(k, lo, hi)
     # Keys coarser than 1 ns can place an instant one fix late; step back until time_ns[k] <= t.
     for _ in range(64):
         late = (time_ns[k] > t) & (k > lo)
@@ -458,28 +439,50 @@ class Tracks:
             empty = np.full(query.shape, np.nan)
             return TrackSample(np.zeros(query.shape, bool), empty, empty, empty, empty, empty)
         k, present = packed_segments(self.offsets, self.time_ns, query, owner)
-        t0, t1 = self.time_ns[k], self.time_ns[k + 1]
-        dt_ns = t1 - t0
-        fraction = np.clip((query - t0) / dt_ns, 0.0, 1.0)
+        seg = self._segments
+        t0 = self.time_ns[k]
+        fraction = np.clip((query - t0) / seg["dt_ns"][k], 0.0, 1.0)
+        omega = seg["omega"][k]
+        sin_omega = np.sin(omega)
+        small = sin_omega < 1e-12
+        safe = np.where(small, 1.0, sin_omega)
+        wa = np.where(small, 1.0 - fraction, np.sin((1.0 - fraction) * omega) / safe)
+        wb = np.where(small, fraction, np.sin(fraction * omega) / safe)
         a, b = self.vectors[k], self.vectors[k + 1]
-        p = slerp(a, b, fraction)
-        lat, lon = _lat_lon(p)
+        # Not normalised: latitude, longitude and heading below are scale-invariant.
+        px = wa * a[..., 0] + wb * b[..., 0]
+        py = wa * a[..., 1] + wb * b[..., 1]
+        pz = wa * a[..., 2] + wb * b[..., 2]
+        horizontal = np.hypot(px, py)
+        lat = np.degrees(np.arctan2(pz, horizontal))
+        lon = np.degrees(np.arctan2(py, px))
         alt = self.alt_m[k] + fraction * (self.alt_m[k + 1] - self.alt_m[k])
-        leg_km = _angle_rad(a, b) * MEAN_EARTH_RADIUS_KM
-        speed = leg_km / (dt_ns / _NS_PER_S / SECONDS_PER_HOUR)
-        heading = _heading_deg(a, b, p, np.radians(lat), np.radians(lon))
+        # Course: the great circle's tangent n × p (n its unit normal) on the local east and north axes.
+        normal = seg["normal"][k]
+        tx = normal[..., 1] * pz - normal[..., 2] * py
+        ty = normal[..., 2] * px - normal[..., 0] * pz
+        tz = normal[..., 0] * py - normal[..., 1] * px
+        east = -py * tx + px * ty
+        north = -pz * (px * tx + py * ty) + horizontal**2 * tz
+        heading = np.degrees(np.arctan2(east, north)) % 360.0
+        heading = np.where(np.isfinite(normal[..., 0]), heading, np.nan)
         nan = np.where(present, 1.0, np.nan)
         return TrackSample(present=present, lat_deg=lat * nan, lon_deg=lon * nan, alt_m=alt * nan,
-                           speed_kmh=speed * nan, heading_deg=heading * nan)
+                           speed_kmh=seg["speed_kmh"][k] * nan, heading_deg=heading * nan)
+
+    @cached_property
+    def _segments(self) -> dict[str, np.ndarray]:
+        """Per fix k, the leg to fix k + 1 (meaningless across tracks; never gathered there): duration (ns),
+        angle (rad), unit normal of its great circle (NaN for a zero-length leg) and speed (km/h)."""
+        a, b = self.vectors[:-1], self.vectors[1:]
+        dt_ns = np.diff(self.time_ns).astype(np.float64)
+        dt_ns = np.where(dt_ns > 0, dt_ns, 1.0)
+        omega = _angle_rad(a, b)
+        normal = np.cross(a, b)
+        norm = np.linalg.norm(normal, axis=-1, keepdims=True)
+        normal = normal / np.where(norm > 0, norm, np.nan)
+        speed = omega * MEAN_EARTH_RADIUS_KM / (dt_ns / _NS_PER_S / SECONDS_PER_HOUR)
+        return {name: np.concatenate([x, np.full((1, *x.shape[1:]), np.nan)])
+                for name, x in (("dt_ns", dt_ns), ("omega", omega), ("normal", normal), ("speed_kmh", speed))}
 
 
-def _heading_deg(a, b, p, lat_rad, lon_rad) -> np.ndarray:
-    """Course at ``p`` along the great circle from ``a`` to ``b``, degrees from north (NaN if a == b)."""
-    normal = np.cross(a, b)
-    norm = np.linalg.norm(normal, axis=-1, keepdims=True)
-    tangent = np.cross(normal / np.where(norm > 0, norm, np.nan), p)
-    sin_lat, cos_lat = np.sin(lat_rad), np.cos(lat_rad)
-    sin_lon, cos_lon = np.sin(lon_rad), np.cos(lon_rad)
-    east = -sin_lon * tangent[..., 0] + cos_lon * tangent[..., 1]
-    north = -sin_lat * cos_lon * tangent[..., 0] - sin_lat * sin_lon * tangent[..., 1] + cos_lat * tangent[..., 2]
-    return np.degrees(np.arctan2(east, north)) % 360.0

@@ -246,9 +246,9 @@ def synthesise_fleet(count: int, *, area, share_registered: float, seed: int = 0
     width = max(4, len(str(count)))
     ids = np.array([f"{id_prefix}{i:0{width}d}" for i in range(1, count + 1)], dtype=str)
     since = _date(registered_on, field="registered_on")
-    registry = TerminalRegistry(terminal_id=ids, owner=np.full(count, owner, dtype=str),
-                                tenant=np.full(count, tenant, dtype=str),
-                                country=np.full(count, _country(country, field="country"), dtype=str),
-                                plan=np.full(count, plan.strip().lower(), dtype=str),
+    registry = TerminalRegistry(terminal_id=ids, owner=np.full(count, owner),
+                                tenant=np.full(count, tenant),
+                                country=np.full(count, _country(country, field="country")),
+                                plan=np.full(count, plan.strip().lower()),
                                 registered_on=np.where(registered, since, _NAT).astype("datetime64[ns]"))
     return registry, lat, lon

@@ -182,7 +182,7 @@ def _column(values, n: int, name: str) -> np.ndarray:
         return np.full(n, "", dtype=str)
     array = np.asarray(values, dtype=str)
     if array.ndim == 0:
-        return np.full(n, str(array), dtype=str)
+        return np.full(n, str(array))
     if array.shape != (n,):
         raise LeosimInputError(f"{name} has shape {array.shape}; expected ({n},) like territory", field=name)
     return array

@@ -107,8 +107,8 @@ def scenario_registry(spec: ScenarioSpec, *, base_dir, territories=None, source:
         ids.append(registry.terminal_id)
         lats.append(lat)
         lons.append(lon)
-        fleets.append(np.full(fleet.count, fleet.fleet, dtype=str))
-        groups.append(np.full(fleet.count, fleet.group, dtype=str))
+        fleets.append(np.full(fleet.count, fleet.fleet))
+        groups.append(np.full(fleet.count, fleet.group))
     try:
         merged = TerminalRegistry.concat(parts)
     except LeosimInputError as error:
