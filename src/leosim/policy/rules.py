@@ -371,20 +371,12 @@ def _evaluate(rules, *, territory, region, fleet, terminal_id, instants, tenant,
         in_window = (t_ns >= windows[i, 0]) & (t_ns < windows[i, 1])
         if not subject.any() or not in_window.any():
             continue
-        rows, cols = np.flatnonzero(subject), np.flatnonzero(in_window)
         holds = rule.when.holds(n=n, n_t=n_t, plan=plans, speed_kmh=inputs.get("speed_kmh"),
-                                days_abroad=inputs.get("days_abroad"),
-                                offshore_nm=inputs.get("offshore_nm"))[np.ix_(rows, cols)]
-        block = rank[np.ix_(rows, cols)]
-        take = holds & (rank_of[i] > block)
-        block[take] = rank_of[i]
-        rank[np.ix_(rows, cols)] = block
-        sub_rule = rule_index[np.ix_(rows, cols)]
-        sub_rule[take] = i
-        rule_index[np.ix_(rows, cols)] = sub_rule
-        sub_cond = condition[np.ix_(rows, cols)]
-        sub_cond[take] = rule.when.code
-        condition[np.ix_(rows, cols)] = sub_cond
+                                days_abroad=inputs.get("days_abroad"), offshore_nm=inputs.get("offshore_nm"))
+        take = holds & subject[:, None] & in_window[None, :] & (rank < rank_of[i])
+        rank[take] = rank_of[i]
+        rule_index[take] = i
+        condition[take] = rule.when.code
     allowed = state_allows[np.where(rule_index >= 0, rule_index, len(rules))]
     for i, rule in enumerate(rules):
         if rule.state != "restricted":
