@@ -489,18 +489,46 @@ def _line_of(text: str, loc) -> int | None:
 
 
 def schema_reference() -> str:
-    """The scenario schema as Markdown: one section per table, one row per key."""
+    """The scenario schema as Markdown: one section per table (nested tables too, e.g.
+    ``policy.rules.when``), one row per key."""
     out = ["# Scenario file reference", "",
            "Generated from `leosim.scenario.schema` (run `leosim schema`). Unknown keys are errors.", ""]
-    for name in ScenarioSpec.model_fields:
-        model = _model_at((name,))
-        if model is None:
-            continue
-        out += [f"## `{name}`", "", (model.__doc__ or "").strip(), "", "| key | type | default | meaning |",
-                "|---|---|---|---|"]
+
+    seen: dict[type[BaseModel], str] = {}
+
+    def section(path: str, model: type[BaseModel]) -> None:
+        if model in seen:
+            out.extend([f"## `{path}`", "", f"As `{seen[model]}`.", ""])
+            return
+        seen[model] = path
+        out.extend([f"## `{path}`", "", (model.__doc__ or "").strip(), "", "| key | type | default | meaning |",
+                    "|---|---|---|---|"])
+        nested = []
         for key, sub in model.model_fields.items():
             default = "required" if sub.is_required() else repr(sub.get_default(call_default_factory=True))
             kind = str(sub.annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
+            kind = kind.replace("leosim.scenario.schema.", "")
             out.append(f"| `{sub.alias or key}` | `{kind}` | {default} | {sub.description or ''} |")
+            inner = _nested_model(sub.annotation)
+            if inner is not None:
+                nested.append((f"{path}.{sub.alias or key}", inner))
         out.append("")
+        for inner_path, inner in nested:
+            section(inner_path, inner)
+
+    for name in ScenarioSpec.model_fields:
+        model = _model_at((name,))
+        if model is not None:
+            section(name, model)
     return "\n".join(out)
+
+
+def _nested_model(annotation) -> type[BaseModel] | None:
+    """The pydantic model inside a field's annotation (``Model``, ``list[Model]``, ``Model | None``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _nested_model(arg)
+        if found is not None:
+            return found
+    return None
