@@ -260,6 +260,8 @@ def test_cli_policy_set_records_conditions(tmp_path):
     assert by_subject[("UKR", "denied")]["when"] == {"speed_above_kmh": 75.0, "exempt_plans": ["military", "aviation"]}
     assert by_subject[("*", "denied")]["when"] == {"offshore_above_nm": 12.0, "exempt_plans": ["maritime"]}
     assert by_subject[("UKR", "restricted")]["when"] is None
+    table = runner.invoke(main, ["policy", "show", "--at", "2026-02-04", "--db", db]).output
+    assert "> 12 nm from land, except maritime plans" in table
     bad = runner.invoke(main, ["policy", "set", "UKR", "denied", "--from", "2026-02-01", "--by", "ops", "--reason",
                                "x", "--speed-above-kmh", "-5", "--db", db])
     assert bad.exit_code == 2 and "speed_above_kmh must be a finite number >= 0" in bad.output

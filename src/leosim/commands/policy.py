@@ -124,9 +124,10 @@ def show_command(at, as_of, db, as_json):
     if not rows:
         click.echo(f"no rules in force at {_iso(instant)} (default: denied)")
         return
-    for row in rows:
+    for row, rule in zip(rows, sorted(rules, key=lambda r: (r.subject, r.decided_at)), strict=True):
         row["allow"] = ",".join(row["allow"])
-    click.echo(_table(rows, ["rule_id", "subject", "state", "allow", "from", "until", "decided_at", "by",
+        row["when"] = rule.when.describe() if rule.when is not None else ""
+    click.echo(_table(rows, ["rule_id", "subject", "state", "allow", "when", "from", "until", "decided_at", "by",
                              "reason"]))
 
 
