@@ -181,3 +181,17 @@ def test_bad_gpx_and_geojson(tmp_path):
         Track.read(tmp_path / "t.kml")
     with pytest.raises(LeosimInputError, match="at least 2"):
         Track.route([(1.0, 2.0)], speed_kmh=10, start=T0)
+
+
+def test_segment_search_stays_exact_when_keys_are_coarser_than_a_nanosecond():
+    # Two tracks spanning a century overflow an int64 key at 1 ns, so the search runs at 1 µs keys; fixes
+    # 300 ns apart must still be told apart (the step-back loop in packed_segments).
+    from leosim.ground.tracks import packed_segments
+
+    century_ns = 100 * 365 * 86_400 * 10**9
+    times = np.array([0, 300, 600, century_ns, 0, century_ns], dtype=np.int64)
+    offsets = np.array([0, 4, 6])
+    query = np.array([[450, 299, 600], [450, 299, 600]], dtype=np.int64)
+    k, present = packed_segments(offsets, times, query)
+    assert k.tolist() == [[1, 0, 2], [4, 4, 4]]
+    assert present.all()
