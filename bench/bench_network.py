@@ -12,14 +12,23 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from leosim.ground.geodesy import enu_basis, geodetic_to_ecef
-from leosim.network._synthetic import walker_ecef_km
 from leosim.network.links import plus_grid_isls
 from leosim.network.routing import Router
+
+
+def walker_ecef_km(*args, **kwargs):
+    """The network tests' synthetic Walker shell (tests/synthetic.py): one copy for the tests and this bench."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from synthetic import walker_ecef_km as shell
+
+    return shell(*args, **kwargs)
 
 
 def main() -> None:

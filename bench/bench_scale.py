@@ -28,7 +28,8 @@ from leosim.ground.sites import default_cities
 from leosim.scenario import Scenario
 from leosim.scenario.backends import make_backend
 from leosim.scenario.engine import ChunkEngine
-from leosim.scenario.runner import Job, assemble, run_chunks
+from leosim.scenario.parts import Job
+from leosim.scenario.runner import assemble, run_chunks
 
 DAY_STEPS = 86_400
 TARGET_SPEEDUP = 1.7

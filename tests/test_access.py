@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from leosim.access import ACCESS_KEYS, access_at
 from leosim.cli import main
 from leosim.orbits.constellation import Constellation
 from leosim.policy.rules import Rule
+from leosim.service.access import ACCESS_KEYS, access_at
 
 AT = "2024-10-25T12:00:00Z"
 TAIPEI = (25.0330, 121.5654)

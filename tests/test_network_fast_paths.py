@@ -10,7 +10,6 @@ import pytest
 from leosim.constants import SPEED_OF_LIGHT_KM_S
 from leosim.geometry import visible_pairs
 from leosim.ground.sites import Sites, default_cities, default_ground_infrastructure
-from leosim.network._synthetic import walker_ecef_km
 from leosim.network.graph import MIN_EDGE_DELAY_S, NodeLayout, delay_graph
 from leosim.network.links import gsl_edges_by_elevation, gsl_edges_by_range, plus_grid_isls
 from leosim.network.routing import Router
@@ -18,6 +17,7 @@ from leosim.orbits.constellation import Constellation
 from leosim.scenario import Scenario
 from leosim.scenario.engine import ChunkEngine
 from leosim.timebase import Times
+from synthetic import walker_ecef_km
 
 MASK_DEG = 25.0
 RTT_TOL_MS = 1e-9  # both searches add the same link delays in the same order; 1e-9 ms = 1 ps, far below

@@ -8,9 +8,7 @@ import pytest
 from leosim.constants import WGS72_RADIUS_KM
 from leosim.errors import LeosimInputError
 from leosim.ground.geodesy import enu_basis, geodetic_to_ecef
-from leosim.network._synthetic import walker_ecef_km
 from leosim.network.links import (
-    _visible_pairs_kdtree,
     default_max_isl_length_km,
     gsl_edges_by_elevation,
     gsl_edges_by_range,
@@ -19,6 +17,7 @@ from leosim.network.links import (
     load_isl_file,
     plus_grid_isls,
 )
+from synthetic import walker_ecef_km
 
 ONE_MM_KM = 1e-6  # lengths here are closed-form geometry: agreement to a millimetre is float round-off
 
@@ -146,7 +145,7 @@ def test_gsl_by_range_matches_brute_force_and_is_inclusive():
     assert want[0, 1] in j2
 
 
-def test_visible_pairs_stand_in_matches_brute_force_elevation():
+def test_gsl_edges_by_elevation_match_brute_force_elevation():
     pos, _, _ = walker_ecef_km(18, 12, 550.0, 53.0, 400.0)
     pos[[3, 50]] = np.nan
     rng = np.random.default_rng(1)
@@ -158,10 +157,6 @@ def test_visible_pairs_stand_in_matches_brute_force_elevation():
     el = np.degrees(np.arcsin(np.einsum("mnk,mk->mn", los, up) / np.linalg.norm(los, axis=2)))
     with np.errstate(invalid="ignore"):
         want = np.argwhere(el >= mask[:, None])
-    i, j, el_got, _rng_km = _visible_pairs_kdtree(sites, up, pos, mask)
-    order = np.lexsort((j, i))
-    assert np.array_equal(np.c_[i[order], j[order]], want)
-    np.testing.assert_allclose(el_got[order], el[i[order], j[order]], atol=1e-9)
     i2, j2, l2 = gsl_edges_by_elevation(sites, up, pos, mask)
     assert np.array_equal(np.c_[i2, j2], want)
     np.testing.assert_allclose(l2, np.linalg.norm(los[i2, j2], axis=1), atol=ONE_MM_KM)

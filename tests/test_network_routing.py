@@ -11,10 +11,10 @@ import pytest
 from leosim.constants import SPEED_OF_LIGHT_KM_S, WGS84_A_KM
 from leosim.errors import LeosimInputError
 from leosim.ground.geodesy import enu_basis, geodetic_to_ecef
-from leosim.network._synthetic import walker_ecef_km
 from leosim.network.links import plus_grid_isls
 from leosim.network.references import fibre_rtt_ms, great_circle_km, vacuum_rtt_ms
 from leosim.network.routing import Router
+from synthetic import walker_ecef_km
 
 C = SPEED_OF_LIGHT_KM_S
 ONE_NS_MS = 1e-6  # RTTs from closed-form geometry: 1 ns (30 cm of light travel) is float round-off here

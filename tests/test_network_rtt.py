@@ -8,7 +8,6 @@ import pytest
 from leosim.constants import MEAN_EARTH_RADIUS_KM
 from leosim.errors import LeosimInputError
 from leosim.ground.geodesy import enu_basis, geodetic_to_ecef
-from leosim.network._synthetic import walker_ecef_km
 from leosim.network.links import plus_grid_isls
 from leosim.network.references import (
     fibre_rtt_ms,
@@ -19,6 +18,7 @@ from leosim.network.references import (
 )
 from leosim.network.routing import Router
 from leosim.network.rtt import RttAccumulator, rtt_over_time
+from synthetic import walker_ecef_km
 
 N_SITES = 10
 

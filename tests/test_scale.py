@@ -20,8 +20,9 @@ from click.testing import CliRunner
 
 from leosim.cli import main
 from leosim.errors import LeosimInputError
-from leosim.scenario import Scenario, runner
+from leosim.scenario import Scenario, summary_batches, tablewriter
 from leosim.scenario.backends import DaskBackend, InProcessBackend, ProcessBackend, make_backend
+from leosim.scenario.parts import parts_dir_for
 from leosim.scenario.sweep import SWEEP_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +73,7 @@ def reference(tmp_path_factory):
     """An undisturbed in-process run of the reduced seed scenario (20 instants at 30 s)."""
     folder = tmp_path_factory.mktemp("reference")
     scenario = write_seed(folder / "s.toml", duration_s=600, step_s=30)
-    result = Scenario.from_toml(scenario).run(folder / "out", chunk_steps=4, report=False)
+    result = Scenario.from_toml(scenario).run(folder / "out", chunk_steps=4)
     return folder / "out", list(result.tables)
 
 
@@ -98,10 +99,10 @@ class StopAfter(InProcessBackend):
 def test_identical_outputs_in_process_and_two_processes(tmp_path, reference):
     ref_out, names = reference
     scenario = write_seed(tmp_path / "s.toml", duration_s=600, step_s=30)
-    result = Scenario.from_toml(scenario).run(tmp_path / "out", workers=2, chunk_steps=3, report=False)
+    result = Scenario.from_toml(scenario).run(tmp_path / "out", workers=2, chunk_steps=3)
     assert list(result.tables) == names
     assert_same_results(ref_out, tmp_path / "out", names)
-    assert not runner.parts_dir_for(tmp_path / "out").exists()  # removed after success
+    assert not parts_dir_for(tmp_path / "out").exists()  # removed after success
 
 
 @pytest.mark.slow
@@ -118,10 +119,10 @@ def test_identical_outputs_on_a_dask_local_cluster(tmp_path, reference):
 def test_streamed_tables_have_fixed_row_groups_in_time_order(tmp_path, reference, monkeypatch):
     ref_out, names = reference
     # Small row groups and small summary batches: the same tables as one big pass.
-    monkeypatch.setattr(runner, "ROW_GROUP_ROWS", 64)
-    monkeypatch.setattr(runner, "SUMMARY_BATCH_ROWS", 40)
+    monkeypatch.setattr(tablewriter, "ROW_GROUP_ROWS", 64)
+    monkeypatch.setattr(summary_batches, "SUMMARY_BATCH_ROWS", 40)
     scenario = write_seed(tmp_path / "s.toml", duration_s=600, step_s=30)
-    Scenario.from_toml(scenario).run(tmp_path / "out", chunk_steps=7, report=False)
+    Scenario.from_toml(scenario).run(tmp_path / "out", chunk_steps=7)
     for name in names:
         pd.testing.assert_frame_equal(pd.read_parquet(ref_out / f"{name}.parquet"),
                                       pd.read_parquet(tmp_path / "out" / f"{name}.parquet"), check_exact=True,
@@ -148,7 +149,7 @@ def test_broken_process_pool_resubmits_unfinished_chunks(tmp_path, reference):
             killed.append(workers[0].pid)
 
     backend = ProcessBackend(2)
-    Scenario.from_toml(scenario).run(tmp_path / "out", backend=backend, chunk_steps=2, report=False,
+    Scenario.from_toml(scenario).run(tmp_path / "out", backend=backend, chunk_steps=2,
                                      progress=kill_a_worker)
     assert killed and backend.restarts >= 1
     assert_same_results(ref_out, tmp_path / "out", names)
@@ -173,7 +174,7 @@ def test_killed_dask_worker_costs_only_its_chunk(tmp_path, reference):
                 killed.append(pid)
 
         Scenario.from_toml(scenario).run(tmp_path / "out", backend=DaskBackend(client=client), chunk_steps=2,
-                                         report=False, progress=kill_a_worker)
+                                         progress=kill_a_worker)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(client.scheduler_info()["workers"]) < 2:
             time.sleep(0.2)
@@ -187,11 +188,11 @@ def test_resume_continues_from_completed_chunks(tmp_path, reference):
     scenario = write_seed(tmp_path / "s.toml", duration_s=600, step_s=30)
     out = tmp_path / "out"
     with pytest.raises(_Interrupted):
-        Scenario.from_toml(scenario).run(out, backend=StopAfter(2), chunk_steps=4, report=False)
-    parts = runner.parts_dir_for(out)
+        Scenario.from_toml(scenario).run(out, backend=StopAfter(2), chunk_steps=4)
+    parts = parts_dir_for(out)
     assert not out.exists() and len(list(parts.glob("chunk-*.json"))) == 2
     counting = StopAfter(10**6)
-    result = Scenario.from_toml(scenario).run(out, backend=counting, chunk_steps=4, report=False, resume=True)
+    result = Scenario.from_toml(scenario).run(out, backend=counting, chunk_steps=4, resume=True)
     assert counting.given == 5 - 2  # 20 instants in chunks of 4: only the 3 missing chunks ran
     assert list(result.tables) == names
     assert_same_results(ref_out, out, names)
@@ -204,7 +205,7 @@ def test_cli_resume_after_an_interrupted_run_and_refusals(tmp_path, reference):
     scenario = write_seed(tmp_path / "s.toml", duration_s=600, step_s=30)
     out = tmp_path / "out"
     with pytest.raises(_Interrupted):
-        Scenario.from_toml(scenario).run(out, backend=StopAfter(3), chunk_steps=4, report=False)
+        Scenario.from_toml(scenario).run(out, backend=StopAfter(3), chunk_steps=4)
     # Other chunking: refused.
     refused = CliRunner().invoke(main, ["run", str(scenario), "--out", str(out), "--resume", "--chunk-steps", "5"])
     assert refused.exit_code == 2 and "cannot resume" in refused.output and "--chunk-steps" in refused.output
@@ -214,7 +215,7 @@ def test_cli_resume_after_an_interrupted_run_and_refusals(tmp_path, reference):
     refused = CliRunner().invoke(main, ["run", str(scenario), "--out", str(out), "--resume", "--chunk-steps", "4"])
     assert refused.exit_code == 2, refused.output
     assert "cannot resume" in refused.output and "changed" in refused.output and "s.toml" in refused.output
-    assert len(list(runner.parts_dir_for(out).glob("chunk-*.json"))) == 3
+    assert len(list(parts_dir_for(out).glob("chunk-*.json"))) == 3
     scenario.write_text(original)
     done = CliRunner().invoke(main, ["run", str(scenario), "--out", str(out), "--resume", "--chunk-steps", "4",
                                      "--no-report"])
@@ -227,11 +228,11 @@ def test_without_resume_stale_parts_are_discarded(tmp_path, reference):
     scenario = write_seed(tmp_path / "s.toml", duration_s=600, step_s=30)
     out = tmp_path / "out"
     with pytest.raises(_Interrupted):
-        Scenario.from_toml(scenario).run(out, backend=StopAfter(1), chunk_steps=4, report=False)
-    stale = runner.parts_dir_for(out)
+        Scenario.from_toml(scenario).run(out, backend=StopAfter(1), chunk_steps=4)
+    stale = parts_dir_for(out)
     (stale / "access-000000999.parquet").write_bytes(b"not parquet")
     counting = StopAfter(10**6)
-    Scenario.from_toml(scenario).run(out, backend=counting, chunk_steps=4, report=False)
+    Scenario.from_toml(scenario).run(out, backend=counting, chunk_steps=4)
     assert counting.given == 5 and not stale.exists()
     assert_same_results(ref_out, out, names)
 
@@ -253,7 +254,7 @@ def test_sweep_runs_every_variant_and_compares_them(tmp_path):
     scenario = tmp_path / "s.toml"
     scenario.write_text(seed_text(duration_s=600, step_s=60, extra=SWEEP))
     out = tmp_path / "out"
-    result = Scenario.from_toml(scenario).run(out, workers=2, chunk_steps=4, report=False)
+    result = Scenario.from_toml(scenario).run(out, workers=2, chunk_steps=4)
     sweep = result.tables["sweep"]
     assert tuple(sweep.columns) == SWEEP_COLUMNS
     assert list(dict.fromkeys(sweep["variant"])) == ["baseline", "mask-40", "taiwan-on"]
@@ -276,7 +277,7 @@ def test_sweep_runs_every_variant_and_compares_them(tmp_path):
     alone = tmp_path / "alone.toml"
     alone.write_text(seed_text(duration_s=600, step_s=60).replace("terminal_min_elevation_deg = 25.0",
                                                                   "terminal_min_elevation_deg = 40.0"))
-    single = Scenario.from_toml(alone).run(tmp_path / "alone", chunk_steps=4, report=False)
+    single = Scenario.from_toml(alone).run(tmp_path / "alone", chunk_steps=4)
     assert_same_results(tmp_path / "alone", out / "variants" / "mask-40", list(single.tables))
 
 

@@ -31,7 +31,7 @@ def reduced(scenario: Scenario, duration_s: float = 600.0, step_s: float = 60.0)
 
 @pytest.fixture(scope="module")
 def seed_result():
-    return reduced(Scenario.from_toml(SEED)).run(report=False)
+    return reduced(Scenario.from_toml(SEED)).run()
 
 
 def status_of(result, site_id, table="access", variant=None):
@@ -121,9 +121,9 @@ def test_cost_rolls_up_per_payer_and_month(seed_result):
 @pytest.mark.slow
 def test_identical_tables_across_runs_and_workers(tmp_path):
     scenario = reduced(Scenario.from_toml(SEED), duration_s=300, step_s=30)
-    one = scenario.run(tmp_path / "one", report=False, chunk_steps=4)
+    one = scenario.run(tmp_path / "one", chunk_steps=4)
     two = reduced(Scenario.from_toml(SEED), duration_s=300, step_s=30).run(tmp_path / "two", workers=2,
-                                                                           report=False, chunk_steps=3)
+                                                                           chunk_steps=3)
     assert set(one.tables) == set(two.tables)
     for name in one.tables:
         pd.testing.assert_frame_equal(one[name], two[name], check_exact=True, obj=name)

@@ -99,3 +99,15 @@ def test_bad_shell_parameters(field, kwargs):
     params = {"altitude_km": 550.0, "inclination_deg": 53.0, "planes": 4, "sats_per_plane": 4} | kwargs
     with pytest.raises(LeosimInputError, match=field):
         shell_satrecs(WalkerShell(**params))
+
+
+def test_wgs72_constants_are_the_ones_sgp4_propagates_with():
+    # Walker shells are built for SGP4 (mean motion from the Brouwer/Kozai semi-major axis), so leosim's WGS72
+    # constants must be sgp4's own, bit for bit: any difference would shift every shell's altitude.
+    from sgp4.earth_gravity import wgs72
+
+    from leosim.constants import WGS72_J2, WGS72_MU_KM3_S2, WGS72_RADIUS_KM, WGS72_XKE_PER_MIN
+
+    assert (WGS72_MU_KM3_S2, WGS72_RADIUS_KM, WGS72_J2, WGS72_XKE_PER_MIN) == (
+        wgs72.mu, wgs72.radiusearthkm, wgs72.j2, wgs72.xke)
+    assert SGP4_RADIUS_KM == wgs72.radiusearthkm

@@ -25,7 +25,7 @@ def scenario():
 def clients(scenario, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("scenario")
     out = tmp / "results"
-    scenario.run(out, report=False)
+    scenario.run(out)
     with_results = ServerState.from_results(out, scenario=scenario, db_path=tmp / "a.sqlite")
     computed = ServerState.from_scenario(scenario, db_path=tmp / "b.sqlite")
     base = "http://127.0.0.1"

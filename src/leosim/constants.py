@@ -3,6 +3,8 @@
 Internally leosim works in km, s and radians; names carry their unit.
 """
 
+import math
+
 # WGS84 ellipsoid (NIMA TR8350.2, 3rd edition, table 3.1).
 WGS84_A_KM = 6378.137
 """WGS84 semi-major axis (equatorial radius), km."""
@@ -18,6 +20,10 @@ WGS72_MU_KM3_S2 = 398600.8
 """Earth's gravitational parameter in the WGS72 model used by SGP4, km^3/s^2."""
 WGS72_RADIUS_KM = 6378.135
 """Earth's equatorial radius in the WGS72 model used by SGP4, km."""
+WGS72_J2 = 0.001082616
+"""Earth's J2 in the WGS72 model used by SGP4, dimensionless."""
+WGS72_XKE_PER_MIN = 60.0 / math.sqrt(WGS72_RADIUS_KM**3 / WGS72_MU_KM3_S2)
+"""sqrt(mu) in Earth radii^1.5 per minute in the WGS72 model used by SGP4 (sgp4's ``xke``), 1/min."""
 
 SPEED_OF_LIGHT_KM_S = 299_792.458
 """Speed of light in vacuum, km/s (exact, SI definition)."""
@@ -35,6 +41,29 @@ SGP4_EPOCH_JD = 2_433_281.5
 
 MEAN_EARTH_RADIUS_KM = 6371.0088
 """IUGG mean Earth radius R1, km (used for great-circle distances)."""
+
+# Default elevation mask of user terminals and gateways.
+DEFAULT_MIN_ELEVATION_DEG = 25.0
+"""Default elevation mask for user terminals, deg (Starlink's FCC filings use 25°; SpaceX asked for 20°)."""
+
+# Memory budgets: how much memory one chunk of propagated satellite states may take, bytes. Bigger chunks
+# are faster up to a point; these bound the peak memory of a run (states are 6 float64 + a status per
+# satellite and instant, see leosim.orbits.propagate.chunk_steps).
+STATES_CHUNK_BYTES = 256 * 1024 * 1024
+"""Default bound of one chunk of states in :meth:`Constellation.iter_states`, bytes (256 MiB)."""
+TABLE_CHUNK_BYTES = 128 * 1024 * 1024
+"""Bound of the states behind one chunk of the positions and visibility tables, bytes (128 MiB)."""
+RTT_CHUNK_BYTES = 64 * 1024 * 1024
+"""Bound of the states behind one chunk of ``leosim rtt``, bytes (64 MiB; routing needs memory besides)."""
+
+# Work-size limits: refuse absurd requests before allocating anything.
+MAX_INSTANTS = 40_000_000
+"""Most instants one time window may hold. A year at 1 s steps (31.6 million) fits; the time axis alone is
+then 320 MB (int64) and one satellite's ECEF positions 960 MB (3 float64 per instant), so beyond this a
+mistyped step (nanoseconds for seconds, 1e-9 for 1) is far likelier than intent, and the per-instant
+tables would not fit on any disk a laptop has."""
+BYTES_PER_POSITION = 24
+"""Bytes of one satellite's position at one instant (3 float64), for the size quoted when refusing work."""
 
 # Moving terminals and per-terminal rule conditions (leosim.ground.tracks, leosim.policy.conditions).
 SECONDS_PER_HOUR = 3_600.0

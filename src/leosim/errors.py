@@ -35,3 +35,45 @@ class LeosimInputError(LeosimError, ValueError):
         if self.field is not None:
             where.append(f"field {self.field}")
         return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class LeosimStoreError(LeosimError):
+    """A policy store that cannot be used: damaged, foreign, unwritable (full disk) or busy.
+
+    Not bad input: the CLI prints one ``error:`` line naming the store and exits 1; the server answers 503
+    for :class:`LeosimStoreBusy` and 500 otherwise. ``source`` names the store's file.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None):
+        self.message = message
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class LeosimStoreBusy(LeosimStoreError):
+    """Another process held the policy store's write lock for longer than a writer waits."""
+
+
+class LeosimOutputError(LeosimError, OSError):
+    """An output that could not be written (full disk, no permission, a folder in the way...).
+
+    Not bad input but a fault of the environment: the CLI prints one ``error:`` line naming the user's path
+    (never a hidden temporary name) and exits 1. ``path`` is that path, ``reason`` what the system said
+    (e.g. ``no space left on device``).
+    """
+
+    def __init__(self, path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot write {self.path}: {reason}")
+
+    def __str__(self) -> str:
+        return f"cannot write {self.path}: {self.reason}"
+
+
+class LeosimWarning(UserWarning):
+    """Something leosim can go on with, but that the user should know (the CLI prints ``warning: ...``)."""
+
+
+class PropagationWarning(LeosimWarning):
+    """Satellites that SGP4 cannot propagate at any instant: their positions are NaN throughout."""

@@ -14,8 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-DEFAULT_MIN_ELEVATION_DEG = 25.0
-"""Default elevation mask for user terminals, deg (Starlink's FCC filings use 25°; SpaceX asked for 20°)."""
+from .constants import DEFAULT_MIN_ELEVATION_DEG
 
 _MASK_MARGIN_DEG = 0.5
 """Margin on the elevation mask when it is turned into a range bound, deg. The bound uses a spherical

@@ -9,12 +9,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from .constants import DEFAULT_MIN_ELEVATION_DEG, TABLE_CHUNK_BYTES
 from .geometry import visible_pairs
 from .timebase import Times
 
 
-def visibility_table(constellation, times: Times, site_ecef_km, site_enu, min_elevation_deg=25.0,
-                     *, max_bytes: int = 128 * 1024 * 1024) -> dict[str, np.ndarray]:
+def visibility_table(constellation, times: Times, site_ecef_km, site_enu, min_elevation_deg=DEFAULT_MIN_ELEVATION_DEG,
+                     *, max_bytes: int = TABLE_CHUNK_BYTES) -> dict[str, np.ndarray]:
     """Every (instant, site, satellite) with the satellite at or above the mask.
 
     Returns columns ``time_utc`` (datetime64[ns]), ``site`` (index), ``sat_id``, ``elevation_deg``,

@@ -46,7 +46,12 @@ def make_times(start, duration_s, step_s, default_start):
     """A :class:`~leosim.timebase.Times` from the window options, ``default_start`` when no --start."""
     from ..timebase import Times
 
-    return Times.from_range(default_start if start is None else start, duration_s, step_s)
+    try:
+        return Times.from_range(default_start if start is None else start, duration_s, step_s)
+    except LeosimInputError as error:
+        if error.field not in ("step", "duration", "start") or error.source is not None:
+            raise
+        raise LeosimInputError(error.message, field=f"--{error.field}") from None
 
 
 def progress(iterable, *, total: int, desc: str):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import click
-import numpy as np
 
+from ..constants import DEFAULT_MIN_ELEVATION_DEG, RTT_CHUNK_BYTES
 from ..errors import LeosimInputError
 from ._options import make_times, progress
+
+if TYPE_CHECKING:
+    import numpy as np
 
 RTT_COLUMNS = ("time_s", "time_utc", "src", "dst", "rtt_ms", "hops", "path")
 """The columns ``leosim rtt`` writes, in order (a contract)."""
@@ -40,6 +44,8 @@ def _load_network(constellation, tle, hypatia):
 
 def _load_sites(spec: str, network, mode: str):
     """Sites from ``FILE``, ``default-cities:N`` or ``hypatia``; user mode adds the default gateways and PoPs."""
+    import numpy as np
+
     from ..ground.sites import Sites, default_cities, default_ground_infrastructure
 
     if spec == "hypatia":
@@ -63,6 +69,8 @@ def _load_sites(spec: str, network, mode: str):
 
 
 def _isls(isl: str | None, constellation, network):
+    import numpy as np
+
     from ..network.links import load_isl_file, plus_grid_isls
 
     if isl is None:
@@ -81,6 +89,8 @@ def _isls(isl: str | None, constellation, network):
 
 def _pairs(sites, pair_args, all_pairs: bool, mode: str) -> tuple[np.ndarray, np.ndarray]:
     """Source and destination site indices; in user mode a destination ``pop`` means the best PoP (-1)."""
+    import numpy as np
+
     src, dst = [], []
     for a, b in pair_args:
         src.append(sites.index_of(a))
@@ -116,8 +126,8 @@ def _pairs(sites, pair_args, all_pairs: bool, mode: str) -> tuple[np.ndarray, np
               show_default=True, help="Routing mode.")
 @click.option("--isl", "isl", help="ISLs: plus-grid (default), none, or an isls.txt file.")
 @click.option("--min-elevation", "min_elevation_deg", type=float,
-              help="Elevation mask, degrees (default 25; with --hypatia, Hypatia's max GSL length is used "
-                   "unless this is given).")
+              help=f"Elevation mask, degrees (default {DEFAULT_MIN_ELEVATION_DEG:g}; with --hypatia, Hypatia's max "
+                   "GSL length is used unless this is given).")
 @click.option("--fibre", "fibre", type=click.Path(dir_okay=False),
               help="User mode: CSV of measured gateway-to-PoP fibre (gateway, pop, distance_km); unlisted pairs "
                    "use the great circle.")
@@ -129,6 +139,9 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
     Columns: time_s, time_utc, src, dst, rtt_ms, hops, path (space-separated node ids: satellites
     0..N-1, then site j as N+j, Hypatia's numbering; empty when there is no path, with rtt_ms NaN).
     """
+    import numpy as np
+
+    from ..network.paths import path_strings
     from ..network.routing import Router
     from ..output import TableWriter, table_format
 
@@ -139,7 +152,8 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
     sites = _load_sites(sites_spec, network, mode)
     src, dst = _pairs(sites, pair_args, all_pairs, mode)
     times = make_times(start, duration_s, step_s, sats.epoch if network is None else network.epoch)
-    gsl = {"site_up": sites.up, "min_elevation_deg": 25.0 if min_elevation_deg is None else min_elevation_deg}
+    gsl = {"site_up": sites.up,
+           "min_elevation_deg": DEFAULT_MIN_ELEVATION_DEG if min_elevation_deg is None else min_elevation_deg}
     if network is not None and min_elevation_deg is None:
         gsl = {"max_gsl_length_km": network.max_gsl_length_km}
     if fibre is not None and mode != "user":
@@ -151,13 +165,12 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
     router = Router(sites.ecef_km, sites.kinds, mode=mode, isls=_isls(isl, sats, network),
                     max_isl_length_km=network.max_isl_length_km if network is not None else None, **gsl)
     n_sat, ids = len(sats), np.asarray(sites.ids, dtype=str)
-    max_bytes = 64 * 1024 * 1024
     from ..orbits.propagate import chunk_steps
 
-    chunks = math.ceil(len(times) / chunk_steps(n_sat, max_bytes))
+    chunks = math.ceil(len(times) / chunk_steps(n_sat, RTT_CHUNK_BYTES))
     left_out: dict[str, int] = {}  # ISLs not usable at an instant, by reason (too long, Earth-blocked, ...)
     with TableWriter(out) as writer:
-        for states in progress(sats.iter_states(times, max_bytes=max_bytes), total=chunks, desc="rtt"):
+        for states in progress(sats.iter_states(times, max_bytes=RTT_CHUNK_BYTES), total=chunks, desc="rtt"):
             offsets = (states.times.utc - times.utc[0]).astype(np.int64) / 1e9
             for k in range(len(states.times)):
                 routes = router.route(states.position_km[k], src, dst)
@@ -168,13 +181,9 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
                               "time_utc": np.full(src.size, states.times.utc[k]),
                               "src": ids[src], "dst": np.where(dst >= 0, ids[np.maximum(dst, 0)], dst_ids),
                               "rtt_ms": routes.rtt_ms, "hops": routes.hops.astype(np.int64),
-                              "path": _paths_text(routes.paths)})
+                              "path": path_strings(routes.paths)})
     click.echo(f"wrote {writer.rows} rows ({len(times)} instants x {src.size} pairs) to {out}", err=True)
     if left_out:
         listed = ", ".join(f"{count} {reason.replace('_', ' ')}" for reason, count in sorted(left_out.items()))
         click.echo(f"note: ISLs left out (link-instants): {listed}", err=True)
 
-
-def _paths_text(paths: np.ndarray) -> np.ndarray:
-    """Space-separated node ids per row of a padded path array ('' where there is no path)."""
-    return np.array([" ".join(str(n) for n in row if n >= 0) for row in paths.tolist()], dtype=object)

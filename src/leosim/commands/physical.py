@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import click
-import numpy as np
 
+from ..constants import DEFAULT_MIN_ELEVATION_DEG, TABLE_CHUNK_BYTES
 from ._options import constellation_options, load_constellation, make_times, progress, time_window_options
 
 _DEMO_SITES = (("Kyiv", 50.4501, 30.5234), ("Taipei", 25.0330, 121.5654))
@@ -40,6 +40,8 @@ def positions(constellation, tle, start, duration_s, step_s, out):
 
     Columns: time_utc, sat_id, name, x_km, y_km, z_km, lat_deg, lon_deg, alt_km.
     """
+    import numpy as np
+
     from ..ground.geodesy import ecef_to_geodetic
     from ..orbits.propagate import chunk_steps
     from ..output import TableWriter, table_format
@@ -48,9 +50,9 @@ def positions(constellation, tle, start, duration_s, step_s, out):
     sats = load_constellation(constellation, tle)
     times = make_times(start, duration_s, step_s, sats.epoch)
     n = len(sats)
-    chunk = chunk_steps(n, 128 * 1024 * 1024)
+    chunk = chunk_steps(n, TABLE_CHUNK_BYTES)
     with TableWriter(out) as writer:
-        for states in progress(sats.iter_states(times, max_bytes=128 * 1024 * 1024),
+        for states in progress(sats.iter_states(times, max_bytes=TABLE_CHUNK_BYTES),
                                total=math.ceil(len(times) / chunk), desc="positions"):
             xyz = states.position_km.reshape(-1, 3)
             lat, lon, alt = ecef_to_geodetic(xyz)
@@ -68,7 +70,7 @@ def positions(constellation, tle, start, duration_s, step_s, out):
 @click.option("--lat", "lat_deg", type=float, required=True, help="Latitude, degrees (WGS84).")
 @click.option("--lon", "lon_deg", type=float, required=True, help="Longitude, degrees (WGS84).")
 @click.option("--alt-m", "alt_m", type=float, default=0.0, show_default=True, help="Height, metres.")
-@click.option("--min-elevation", "min_elevation_deg", type=float, default=25.0, show_default=True,
+@click.option("--min-elevation", "min_elevation_deg", type=float, default=DEFAULT_MIN_ELEVATION_DEG, show_default=True,
               help="Elevation mask, degrees.")
 @time_window_options
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="Output table, .csv or .parquet.")
@@ -77,6 +79,8 @@ def visible(constellation, tle, lat_deg, lon_deg, alt_m, min_elevation_deg, star
 
     Columns: time_utc, sat_id, elevation_deg, azimuth_deg, range_km. Without --out, prints a summary.
     """
+    import numpy as np
+
     from ..errors import LeosimInputError
     from ..ground.geodesy import enu_basis, geodetic_to_ecef
     from ..output import table_format, write_table
@@ -120,6 +124,8 @@ def visible(constellation, tle, lat_deg, lon_deg, alt_m, min_elevation_deg, star
               help="A preset name.")
 def demo(at, constellation):
     """Starlink satellites in view over Kyiv and Taipei (the placeholder main job)."""
+    import numpy as np
+
     from ..ground.geodesy import enu_basis, geodetic_to_ecef
     from ..orbits.constellation import Constellation
     from ..timebase import Times
@@ -130,8 +136,9 @@ def demo(at, constellation):
     names = [s[0] for s in _DEMO_SITES]
     lat = np.array([s[1] for s in _DEMO_SITES])
     lon = np.array([s[2] for s in _DEMO_SITES])
-    table = visibility_table(sats, times, geodetic_to_ecef(lat, lon, 0.0), enu_basis(lat, lon), 25.0)
-    click.echo(f"{constellation} ({len(sats)} satellites) at {times.iso[0]}, elevation mask 25°")
+    mask_deg = DEFAULT_MIN_ELEVATION_DEG
+    table = visibility_table(sats, times, geodetic_to_ecef(lat, lon, 0.0), enu_basis(lat, lon), mask_deg)
+    click.echo(f"{constellation} ({len(sats)} satellites) at {times.iso[0]}, elevation mask {mask_deg:g}°")
     for k, name in enumerate(names):
         rows = np.flatnonzero(table["site"] == k)
         el = table["elevation_deg"][rows]

@@ -1,4 +1,4 @@
-"""CLI commands of the policy layer: ``leosim policy set|show|log|verify``.
+"""CLI commands of the policy layer: ``leosim policy set|show|log|verify|head``.
 
 The store is ``--db FILE``, else ``$LEOSIM_DB``, else the per-user data directory
 (``platformdirs.user_data_path("leosim") / "policy.sqlite"``).
@@ -9,9 +9,6 @@ from __future__ import annotations
 import json
 
 import click
-
-from ..policy.subjects import resolve_subject
-from ..timebase import parse_utc
 
 _DB_HELP = "policy store (SQLite file); default $LEOSIM_DB or the per-user data directory"
 
@@ -24,7 +21,7 @@ def _open(db, *, read_only: bool = False):
     from ..policy.store import PolicyStore
 
     named = db is not None or bool(os.environ.get("LEOSIM_DB"))
-    return PolicyStore(db, must_exist=read_only and named)
+    return PolicyStore(db, must_exist=read_only and named, read_only=read_only)
 
 
 def _rule_row(rule) -> dict:
@@ -86,6 +83,8 @@ def set_command(territory, state, valid_from, valid_until, author, reason, allow
     `leosim policy set UKR denied --speed-above-kmh 75 --exempt-plan aviation ...`.
     """
     from ..policy.rules import Rule
+    from ..policy.subjects import resolve_subject
+    from ..timebase import parse_utc
 
     start = parse_utc(valid_from, source="--from")
     end = parse_utc(valid_until, source="--until") if valid_until else None
@@ -113,6 +112,8 @@ def set_command(territory, state, valid_from, valid_until, author, reason, allow
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def show_command(at, as_of, db, as_json):
     """The rules in force at an instant (--at)."""
+    from ..timebase import parse_utc
+
     instant = parse_utc(at, source="--at")
     cutoff = parse_utc(as_of, source="--as-of") if as_of else None
     with _open(db, read_only=True) as store:
@@ -154,17 +155,45 @@ def log_command(db, as_json):
 
 @policy_group.command("verify")
 @click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+@click.option("--expect-head", "expect_head", metavar="SEQ:HASH",
+              help="also fail unless the log still extends this head (kept from `leosim policy head`)")
 @click.pass_context
-def verify_command(ctx, db):
-    """Check the audit log's hash chain: exit 0 when intact, 1 naming the first broken entry."""
+def verify_command(ctx, db, expect_head):
+    """Check the audit log: exit 0 when intact, 1 naming the first break.
+
+    Detects edited, deleted, inserted or reordered entries, deletion of the newest entries, a missing
+    chain head and entries inconsistent with the rules. A whole log rewritten consistently (hashes and
+    head recomputed) is detected only against a head kept elsewhere: --expect-head.
+    """
+    from ..policy.store import parse_head
+
+    expected = parse_head(expect_head) if expect_head is not None else None
     with _open(db, read_only=True) as store:
-        broken = store.verify()
+        broken = store.verify(expect_head=expected)
         seq, head = store.head()
     if broken is None:
-        click.echo(f"intact: {seq} entries, head {head}")
+        extends = f", extends the expected head #{expected[0]}" if expected else ""
+        click.echo(f"intact: {seq} entries, head {seq}:{head}{extends}")
         return
     click.echo(f"broken: {broken}")
     ctx.exit(1)
+
+
+@policy_group.command("head")
+@click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
+@click.pass_context
+def head_command(ctx, db):
+    """Print the log's head as SEQ:HASH, to keep elsewhere for `policy verify --expect-head`.
+
+    Exits 1 (printing nothing on stdout) when the log is broken: a head of a broken log is worth nothing.
+    """
+    with _open(db, read_only=True) as store:
+        broken = store.verify()
+        seq, head = store.head()
+    if broken is not None:
+        click.echo(f"error: {store.path}: the audit log is broken ({broken}); no head to keep", err=True)
+        ctx.exit(1)
+    click.echo(f"{seq}:{head}")
 
 
 def register(group) -> None:

@@ -51,16 +51,25 @@ def _progress_bar(total_label: str):
 def run(scenario_file, out, workers, backend, scheduler, resume, chunk_steps, no_report):
     """Run a scenario: Parquet tables, the resolved scenario and report.html in --out."""
     from ..scenario import Scenario
+    from ..scenario.backends import make_backend
 
+    # The backend first: a missing extra (dask) or a bad --scheduler fails before the scenario loads.
+    backend = make_backend(backend, workers=workers, scheduler=scheduler)
     scenario = Scenario.from_toml(scenario_file)
     _ = scenario.plan  # resolve inputs first: bad input fails before any work starts
     update, close = _progress_bar("run")
     try:
-        result = scenario.run(out, workers=workers, chunk_steps=chunk_steps, progress=update,
-                              report=False if no_report else None, backend=backend, scheduler=scheduler,
+        result = scenario.run(out, workers=workers, chunk_steps=chunk_steps, progress=update, backend=backend,
                               resume=resume)
     finally:
         close()
+    want_report = scenario.spec.output.report and not no_report
+    if want_report:
+        from ..output import output_errors
+        from ..report import write_report
+
+        with output_errors(out):
+            write_report(result)
     summary = result.summary()
     click.echo(f"{result.meta['scenario']}: {result.meta['start']} .. {result.meta['end']}, "
                f"{result.meta['instants']} instants, {result.meta['satellites']} satellites")
@@ -70,7 +79,7 @@ def run(scenario_file, out, workers, backend, scheduler, resume, chunk_steps, no
         for row in summary.itertuples():
             click.echo(f"{row.key:18s} {row.covered_frac:8.1%} {row.routable_frac:8.1%} {row.allowed_frac:8.1%} "
                        f"{row.service_frac:8.1%} {_ms(row.median_rtt_ms):>8s} {_ms(row.median_rtt_if_allowed_ms):>15s}")
-    click.echo(f"results in {out}" + ("" if no_report else f" (open {out}/report.html)"))
+    click.echo(f"results in {out}" + (f" (open {out}/report.html)" if want_report else ""))
 
 
 def _ms(value) -> str:

@@ -32,10 +32,14 @@ def serve(scenario, results_dir, host, port, db, no_run, cors_origins):
     Without either, serves starlink-gen1 with the default cities, gateways and PoPs over two hours from
     the current hour. Writes (POST /api/policy) need an operator token: `leosim token create`.
     """
+    from .._extras import import_extra
+
+    for module in ("fastapi", "uvicorn"):
+        import_extra(module, extra="serve", feature="leosim serve")
     import uvicorn
 
     from ..web import ServerState, create_app
-    from ..web.app import cesium_available
+    from ..web.app import cesium_available, uvicorn_log_config
     from ..web.auth import is_loopback
 
     scenario_obj = None
@@ -59,8 +63,10 @@ def serve(scenario, results_dir, host, port, db, no_run, cors_origins):
         click.echo("note: the globe's CesiumJS assets are not built (scripts/build_web_assets.sh); "
                    "the API works", err=True)
     click.echo(f"leosim serve: http://{host}:{port}/  (API at /api, schema at /openapi.json)", err=True)
-    # Tokens travel only in the Authorization header, which uvicorn's access log never prints.
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=False)
+    # Tokens travel only in the Authorization header, which uvicorn's access log never prints; one sent in a
+    # query string anyway is refused, and redacted from the access log.
+    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=False,
+                log_config=uvicorn_log_config())
 
 
 @click.group("token")
@@ -91,7 +97,7 @@ def token_list(db):
     from ..policy.store import PolicyStore
     from ..policy.tokens import list_tokens
 
-    with PolicyStore(db) as store:
+    with PolicyStore(db, read_only=True) as store:
         rows = list_tokens(store)
     if not rows:
         click.echo("no tokens")

@@ -34,9 +34,7 @@ from __future__ import annotations
 import itertools
 import math
 import multiprocessing
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +47,8 @@ from ..network.links import plus_grid_isls as grid_isls
 from ..orbits.constellation import Constellation
 from ..orbits.elements import parse_tle_lines
 from ..orbits.propagate import gmst82_rad
-from ..timebase import Times
+from ..output import output_errors, remove_stale_staging, staging_dir, swap_into_place
+from ..timebase import Times, instant_count
 from .hypatia_fstate import InterfaceTable, fstate_text, gsl_bandwidth_text, next_hops
 
 __all__ = [
@@ -440,39 +439,32 @@ def write_dynamic_state(network: HypatiaNetwork, out_dir, duration_s: float, ste
     if n_steps < 1:
         raise LeosimInputError(f"duration {duration_s} s is shorter than one step of {step_ms} ms",
                                field="duration_s")
+    instant_count(float(duration_s), float(step_ms) / 1000.0)  # refuses an absurd number of steps
     if int(workers) < 1:
         raise LeosimInputError(f"workers must be >= 1, got {workers}", field="workers")
     if earth_rotation not in EARTH_ROTATIONS:
         raise LeosimInputError(f"unknown earth_rotation {earth_rotation!r}; accepted: {', '.join(EARTH_ROTATIONS)}",
                                field="earth_rotation")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    final = out_dir / dynamic_state_dirname(duration_s, step_ms)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=out_dir))
-    try:
-        workers = min(int(workers), n_steps)
-        bounds = np.linspace(0, n_steps, workers + 1).round().astype(int)
-        blocks = [(int(a), int(b)) for a, b in itertools.pairwise(bounds.tolist()) if b > a]
-        if len(blocks) > 1 and "fork" in multiprocessing.get_all_start_methods():
-            global _FORK_JOB
-            _FORK_JOB = (network, tmp, step_ns, earth_rotation)
-            try:
-                with multiprocessing.get_context("fork").Pool(len(blocks)) as pool:
-                    pool.map(_fork_worker, blocks, chunksize=1)
-            finally:
-                _FORK_JOB = None
-        else:
-            for first, stop in blocks:
-                _write_block(network, tmp, step_ns, first, stop, earth_rotation)
-        os.chmod(tmp, 0o755)
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=out_dir))
-            os.replace(final, old / final.name)
-            os.replace(tmp, final)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    final = Path(out_dir) / dynamic_state_dirname(duration_s, step_ms)
+    with output_errors(final):
+        remove_stale_staging(final)
+        tmp = staging_dir(final)
+        try:
+            workers = min(int(workers), n_steps)
+            bounds = np.linspace(0, n_steps, workers + 1).round().astype(int)
+            blocks = [(int(a), int(b)) for a, b in itertools.pairwise(bounds.tolist()) if b > a]
+            if len(blocks) > 1 and "fork" in multiprocessing.get_all_start_methods():
+                global _FORK_JOB
+                _FORK_JOB = (network, tmp, step_ns, earth_rotation)
+                try:
+                    with multiprocessing.get_context("fork").Pool(len(blocks)) as pool:
+                        pool.map(_fork_worker, blocks, chunksize=1)
+                finally:
+                    _FORK_JOB = None
+            else:
+                for first, stop in blocks:
+                    _write_block(network, tmp, step_ns, first, stop, earth_rotation)
+            swap_into_place(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return final

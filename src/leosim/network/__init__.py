@@ -3,19 +3,34 @@
 Plain arrays in, plain arrays out; node ids follow Hypatia (satellites ``0..N-1``, site ``j`` = ``N + j``).
 """
 
-from .links import (
-    IslReport,
-    default_max_isl_length_km,
-    gsl_edges_by_elevation,
-    gsl_edges_by_range,
-    isl_lengths_km,
-    isl_validity,
-    load_isl_file,
-    plus_grid_isls,
-)
-from .references import PairReferences, fibre_rtt_ms, great_circle_km, pair_references, vacuum_rtt_ms
-from .routing import MODES, Router, StepRoutes
-from .rtt import PairSummary, PathChanges, RttAccumulator, RttSeries, rtt_over_time
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    "default_max_isl_length_km": ".links",
+    "fibre_rtt_ms": ".references",
+    "great_circle_km": ".references",
+    "gsl_edges_by_elevation": ".links",
+    "gsl_edges_by_range": ".links",
+    "isl_lengths_km": ".links",
+    "isl_validity": ".links",
+    "IslReport": ".links",
+    "load_isl_file": ".links",
+    "MODES": ".routing",
+    "pair_references": ".references",
+    "path_strings": ".paths",
+    "PairReferences": ".references",
+    "PairSummary": ".rtt",
+    "PathChanges": ".rtt",
+    "plus_grid_isls": ".links",
+    "Router": ".routing",
+    "rtt_over_time": ".rtt",
+    "RttAccumulator": ".rtt",
+    "RttSeries": ".rtt",
+    "StepRoutes": ".routing",
+    "vacuum_rtt_ms": ".references",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "MODES",
@@ -36,6 +51,7 @@ __all__ = [
     "isl_validity",
     "load_isl_file",
     "pair_references",
+    "path_strings",
     "plus_grid_isls",
     "rtt_over_time",
     "vacuum_rtt_ms",

@@ -56,6 +56,8 @@ def fibre_matrix_km(path, sites) -> np.ndarray:
                 matrix[row_of[gateway], column_of[pop]] = _distance(cells["distance_km"], source, line)
     except FileNotFoundError:
         raise LeosimInputError("fibre table not found", source=source) from None
+    except IsADirectoryError:
+        raise LeosimInputError("is a directory, not a fibre table", source=source) from None
     except UnicodeDecodeError:
         raise LeosimInputError("not a UTF-8 text file", source=source) from None
     return matrix

@@ -22,6 +22,7 @@ from scipy.spatial import cKDTree
 
 from ..constants import WGS72_RADIUS_KM
 from ..errors import LeosimInputError
+from ..geometry import visible_pairs
 
 ISL_MIN_ALTITUDE_KM = 80.0
 """Lowest altitude an ISL may pass through, km (Hypatia: ISLs may not dip below 80 km, to stay clear of
@@ -29,10 +30,6 @@ the weather; Kassing et al., "Exploring the 'Internet from space' with Hypatia",
 
 HYPATIA_EARTH_RADIUS_KM = WGS72_RADIUS_KM
 """Spherical Earth radius Hypatia uses for its link-length limits (``EARTH_RADIUS = 6378135`` m), km."""
-
-_GEODETIC_UP_MARGIN_DEG = 0.5
-"""Margin on the elevation mask when pre-selecting GSL candidates by range, deg. Geodetic up differs
-from the geocentric radial direction by at most 0.193 deg on WGS84, so 0.5 deg is safely conservative."""
 
 ISL_REASONS = ("missing_position", "too_long", "earth_blocked")
 """Reasons an ISL can be reported invalid (see :func:`isl_validity`)."""
@@ -333,52 +330,23 @@ def gsl_edges_by_range(site_ecef_km, sat_ecef_km, max_gsl_length_km, *, site_tre
     return _sort_edges(i[keep], j[keep], v[keep])
 
 
-def _visible_pairs_kdtree(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg, site_tree=None):
-    """Private stand-in for ``leosim.geometry.visible_pairs``: all (site, satellite) pairs with the
-    satellite at or above the site's elevation mask, elevation measured from the site's (geodetic) up
-    unit vector. Returns ``(site_idx, sat_idx, elevation_deg, range_km)``.
-
-    Candidates come from a k-d tree query at the largest slant range any satellite could have at the mask
-    (spherical bound with the site's and the highest satellite's radius, mask lowered by a margin for the
-    geodetic/geocentric difference); the exact elevation test is then applied to them only.
-    """
-    site_ecef_km = np.asarray(site_ecef_km, dtype=np.float64).reshape(-1, 3)
-    site_up = np.asarray(site_up, dtype=np.float64).reshape(-1, 3)
-    sat_ecef_km = np.asarray(sat_ecef_km, dtype=np.float64).reshape(-1, 3)
-    mask_deg = np.broadcast_to(np.asarray(min_elevation_deg, dtype=np.float64), (site_ecef_km.shape[0],))
-    finite = np.all(np.isfinite(sat_ecef_km), axis=1)
-    empty = np.empty(0, np.int64)
-    if not finite.any() or site_ecef_km.shape[0] == 0:
-        return empty, empty, np.empty(0), np.empty(0)
-    r_sat = float(np.max(np.linalg.norm(sat_ecef_km[finite], axis=1)))
-    r_site = np.linalg.norm(site_ecef_km, axis=1)
-    e_lo = np.radians(np.clip(mask_deg - _GEODETIC_UP_MARGIN_DEG, -90.0, 90.0))
-    bound = np.sqrt(np.clip(r_sat**2 - (r_site * np.cos(e_lo)) ** 2, 0.0, None)) - r_site * np.sin(e_lo)
-    i, j, rng = _candidate_pairs(site_ecef_km, sat_ecef_km, float(np.max(bound)) + 1.0, site_tree)
-    los = sat_ecef_km[j] - site_ecef_km[i]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sin_el = np.einsum("ij,ij->i", los, site_up[i]) / rng
-    el_deg = np.degrees(np.arcsin(np.clip(sin_el, -1.0, 1.0)))
-    keep = el_deg >= mask_deg[i]
-    return i[keep], j[keep], el_deg[keep], rng[keep]
-
-
 def gsl_edges_by_elevation(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg, *, site_tree=None):
     """GSLs to every satellite at or above each site's elevation mask.
 
     ``site_ecef_km``: ``(M, 3)`` km; ``site_up``: ``(M, 3)`` geodetic up unit vectors; ``sat_ecef_km``:
     ``(N, 3)`` km (NaN rows skipped); ``min_elevation_deg``: scalar or ``(M,)``. Returns
-    ``(site_idx, sat_idx, length_km)`` sorted by site then satellite. Uses
-    ``leosim.geometry.visible_pairs`` when that module exists, else a k-d tree stand-in.
-    ``site_tree``: optional prebuilt ``cKDTree(site_ecef_km)``, to save building it at every step (same
-    result).
+    ``(site_idx, sat_idx, length_km)`` sorted by site then satellite, from
+    :func:`leosim.geometry.visible_pairs`. ``site_tree``: optional prebuilt ``cKDTree(site_ecef_km)``, to save
+    building it at every step (same result).
     """
-    try:
-        from ..geometry import visible_pairs  # the physical layer's own visibility, when present
-    except ImportError:
-        i, j, _, rng = _visible_pairs_kdtree(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg,
-                                             site_tree=site_tree)
-        return _sort_edges(np.asarray(i), np.asarray(j), np.asarray(rng))
     i, j, _, _, rng = visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg, site_tree=site_tree)
     # visible_pairs already sorts by site then satellite.
     return (np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64), np.asarray(rng, dtype=np.float64))
+
+
+def default_isls(constellation) -> np.ndarray:
+    """The lasers a constellation gets when none are named: plus-grid for generated shells; none (bent
+    pipe) when planes are unknown (element files)."""
+    if (constellation.plane < 0).any():
+        return np.zeros((0, 2), dtype=np.int64)
+    return plus_grid_isls(constellation.shell, constellation.plane, constellation.slot)

@@ -42,6 +42,7 @@ from scipy.spatial import cKDTree
 
 from ..errors import LeosimInputError
 from ..ground.geodesy import ecef_to_geodetic
+from ..ground.sites import SITE_KINDS
 from .graph import MIN_EDGE_DELAY_S, NodeLayout, delay_graph
 from .links import (
     IslReport,
@@ -53,10 +54,6 @@ from .references import MS_PER_S, fibre_one_way_s, great_circle_km
 
 MODES = ("isl", "bent-pipe", "ground-relay", "user")
 """Routing modes accepted by :class:`Router`."""
-
-SITE_KINDS = ("terminal", "gateway", "pop", "city")
-"""Site kinds the network layer knows."""
-
 
 @dataclass(frozen=True)
 class Paths:
@@ -151,6 +148,38 @@ def paths_from_tree(dist, pred, sources, pair_source, pair_target) -> Paths:
     delay = np.where(ok, dist[row, np.maximum(pair_target, 0)], np.inf)
     nodes, length = walk_predecessors(pred, row, np.where(np.isfinite(delay), pair_target, -1))
     return Paths(delay, nodes, length)
+
+
+@dataclass(frozen=True)
+class ExtraSites:
+    """Places routed for one call in addition to a router's fixed sites (see the module docstring).
+
+    ``ecef_km`` ``(E, 3)`` Earth-fixed positions, km; ``up`` ``(E, 3)`` geodetic up unit vectors;
+    ``min_elevation_deg`` ``(E,)`` elevation masks (used unless the router uses the range rule). They are
+    terminals: they never relay and have no fibre.
+    """
+
+    ecef_km: np.ndarray
+    up: np.ndarray
+    min_elevation_deg: np.ndarray
+
+    @classmethod
+    def from_geodetic(cls, lat_deg, lon_deg, alt_km, min_elevation_deg) -> ExtraSites:
+        """From WGS84 latitude/longitude (deg) and height (km), with an elevation mask (deg, scalar or
+        ``(E,)``)."""
+        from ..ground.geodesy import enu_basis, geodetic_to_ecef
+
+        lat = np.atleast_1d(np.asarray(lat_deg, dtype=np.float64))
+        lon = np.atleast_1d(np.asarray(lon_deg, dtype=np.float64))
+        alt = np.broadcast_to(np.asarray(alt_km, dtype=np.float64), lat.shape)
+        ecef = np.asarray(geodetic_to_ecef(lat, lon, alt), dtype=np.float64).reshape(-1, 3)
+        up = np.asarray(enu_basis(lat, lon), dtype=np.float64)[:, 2]
+        mask = np.broadcast_to(np.asarray(min_elevation_deg, dtype=np.float64), lat.shape).copy()
+        return cls(ecef, up, mask)
+
+    @property
+    def count(self) -> int:
+        return int(self.ecef_km.shape[0])
 
 
 @dataclass(frozen=True)
@@ -266,12 +295,22 @@ class Router:
         self._nearest_pop_ground = _nearest_pop_legs(*self._ground, self.gateways.size, self.pops.size)
         self._site_tree = None
 
-    def gsl_edges(self, sat_ecef_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def gsl_edges(self, sat_ecef_km, extra_sites: ExtraSites | None = None) -> tuple[np.ndarray, np.ndarray,
+                                                                                      np.ndarray]:
         """The GSLs this router uses with satellites at ``sat_ecef_km`` ``(N, 3)`` km (Earth-fixed, NaN
         rows never linked): ``(site_idx, sat_idx, length_km)``, 1-D, sorted by site then satellite, site
-        indices in this router's site order. Only sites with GSLs appear (not PoPs in ``user`` mode); with
-        the elevation rule these are exactly the pairs of ``leosim.geometry.visible_pairs`` for those
-        sites and their masks. Pass the result to :meth:`route` (``gsl_edges=``) to reuse it."""
+        indices in this router's site order (``extra_sites`` after the fixed sites, ``M + e``). Only sites
+        with GSLs appear (not PoPs in ``user`` mode); with the elevation rule these are exactly the pairs of
+        ``leosim.geometry.visible_pairs`` for those sites and their masks. Pass the result to :meth:`route`
+        (``gsl_edges=``, with the same ``extra_sites``) to reuse it."""
+        edges = self._fixed_gsl_edges(sat_ecef_km)
+        if extra_sites is None or extra_sites.count == 0:
+            return edges
+        esite, esat, elen = self._extra_gsl_edges(extra_sites, sat_ecef_km)
+        return (np.concatenate([edges[0], esite + self.layout_sites]), np.concatenate([edges[1], esat]),
+                np.concatenate([edges[2], elen]))
+
+    def _fixed_gsl_edges(self, sat_ecef_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         sat_ecef_km = np.asarray(sat_ecef_km, dtype=np.float64).reshape(-1, 3)
         sites = self._gsl_sites
         if self._site_tree is None and sites.size:
@@ -284,18 +323,23 @@ class Router:
                                                   self.min_elevation_deg[sites], site_tree=self._site_tree)
         return sites[i], j, length
 
-    def route(self, sat_ecef_km, src, dst, *, gsl_edges=None) -> StepRoutes:
+    def route(self, sat_ecef_km, src, dst, *, gsl_edges=None, landing=None,
+              extra_sites: ExtraSites | None = None) -> StepRoutes:
         """Route pairs ``src[p] -> dst[p]`` (site indices, int ``(P,)``) with satellites at
         ``sat_ecef_km`` ``(N, 3)`` km (Earth-fixed, NaN rows for satellites without a position).
 
-        ``gsl_edges``: this instant's ``(site_idx, sat_idx, length_km)`` from :meth:`gsl_edges` (of this
-        router, or one with the same sites and GSL rule) to skip computing them again; default: computed.
+        ``gsl_edges``: this instant's ``(site_idx, sat_idx, length_km)`` of the fixed sites from
+        :meth:`gsl_edges` (of this router, or one with the same sites and GSL rule) to skip computing them
+        again; default: computed. ``landing``: ``user`` mode, ``(G,)`` bool in the order of the router's
+        gateways (:attr:`gateways`): which gateways have landing rights (default all). ``extra_sites``:
+        places numbered ``M + e`` after the ``M`` fixed sites for this call (:class:`ExtraSites`).
         """
         sat_ecef_km = np.asarray(sat_ecef_km, dtype=np.float64).reshape(-1, 3)
         src = np.asarray(src, dtype=np.int64).ravel()
         dst = np.asarray(dst, dtype=np.int64).ravel()
-        self._check_pairs(src, dst)
-        layout = NodeLayout(sat_ecef_km.shape[0], self.layout_sites)
+        n_extra = 0 if extra_sites is None else extra_sites.count
+        self._check_pairs(src, dst, n_extra)
+        layout = NodeLayout(sat_ecef_km.shape[0], self.layout_sites + n_extra)
         if self.isls.size and int(self.isls.max()) >= layout.n_sat:
             raise LeosimInputError(f"ISL set names satellite {int(self.isls.max())} but only "
                                    f"{layout.n_sat} satellites are given", field="isls")
@@ -304,11 +348,14 @@ class Router:
             sat_ecef_km, self.isls, max_isl_length_km=self.max_isl_length_km,
             shell_altitude_km=self.isl_shell_altitude_km)
         isl_len = np.where(valid, isl_len, np.nan)
-        gsite, gsat, glen = self.gsl_edges(sat_ecef_km) if gsl_edges is None else gsl_edges
+        gsite, gsat, glen = self.gsl_edges(sat_ecef_km, extra_sites) if gsl_edges is None else gsl_edges
+        relay_site = self.relay_site
+        if n_extra and relay_site is not None:
+            relay_site = np.concatenate([relay_site, np.zeros(n_extra, bool)])
         best_pop_only = self.mode == "user" and src.size > 0 and self.pops.size > 0 and bool((dst < 0).all())
-        ground = self._nearest_pop_ground if best_pop_only else self._ground
+        ground = self._landing_legs(self._nearest_pop_ground if best_pop_only else self._ground, landing)
         graph = delay_graph(layout, isls=self.isls, isl_length_km=isl_len, gsl_site=gsite, gsl_sat=gsat,
-                            gsl_length_km=glen, relay_site=self.relay_site, ground_from=ground[0],
+                            gsl_length_km=glen, relay_site=relay_site, ground_from=ground[0],
                             ground_to=ground[1], ground_delay_s=ground[2])
         n_pair = src.size
         if best_pop_only:
@@ -355,6 +402,27 @@ class Router:
                           hops=np.where(reachable, paths.n_nodes - 1, -1), paths=nodes,
                           isl_valid=valid, isl_report=report)
 
+    def _landing_legs(self, legs, landing):
+        """The terrestrial legs ``(from, to, delay_s)`` of the gateways with landing rights."""
+        if landing is None:
+            return legs
+        landing = np.asarray(landing, dtype=bool).ravel()
+        if landing.shape != self.gateways.shape:
+            raise LeosimInputError(f"landing must have one entry per gateway ({self.gateways.size}), got "
+                                   f"{landing.size}", field="landing")
+        if landing.all():
+            return legs
+        keep = landing[np.searchsorted(self.gateways, legs[0])]
+        return legs[0][keep], legs[1][keep], legs[2][keep]
+
+    def _extra_gsl_edges(self, extra: ExtraSites, sat_ecef_km):
+        """GSLs of :class:`ExtraSites` by this router's rule: ``(extra_idx, sat_idx, length_km)``."""
+        if self.max_gsl_length_km is not None:
+            limit = np.full(extra.count, float(np.max(self.max_gsl_length_km)) if self.max_gsl_length_km.size
+                            else 0.0)
+            return gsl_edges_by_range(extra.ecef_km, sat_ecef_km, limit)
+        return gsl_edges_by_elevation(extra.ecef_km, extra.up, sat_ecef_km, extra.min_elevation_deg)
+
     def _route_to_best_pops(self, layout, graph, src, valid, report) -> StepRoutes:
         """User mode, every pair to its best PoP: one dijkstra from all PoPs at once (module docstring)."""
         dist, pred, nearest = dijkstra(graph.transpose().tocsr(), directed=True, indices=layout.sink(self.pops),
@@ -382,8 +450,8 @@ class Router:
         best = self.pops[np.argmin(delay_to_pops, axis=1)]
         return np.where(dst >= 0, dst, best)
 
-    def _check_pairs(self, src, dst):
-        m = self.layout_sites
+    def _check_pairs(self, src, dst, n_extra: int = 0):
+        m = self.layout_sites + n_extra
         if src.shape != dst.shape:
             raise LeosimInputError(f"src and dst must have the same length, got {src.size} and {dst.size}",
                                    field="pairs")
@@ -399,7 +467,8 @@ class Router:
                                    f"same site {int(src[same][0])}", field="pairs")
         if self.mode == "user":
             fixed = dst >= 0
-            not_pop = fixed & (self.site_kind[np.where(fixed, dst, 0)] != "pop")
+            not_pop = fixed & ((dst >= self.layout_sites)
+                               | (self.site_kind[np.where(fixed, np.minimum(dst, self.layout_sites - 1), 0)] != "pop"))
             if not_pop.any():
                 raise LeosimInputError(f"pair {int(np.flatnonzero(not_pop)[0])}: in user mode the "
                                        "destination must be a PoP or -1 (best PoP)", field="dst")

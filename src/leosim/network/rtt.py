@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import LeosimInputError
+from .paths import path_strings
 from .references import PairReferences, pair_references
 from .routing import Router
 
@@ -86,7 +87,9 @@ class RttSeries:
 
     def path_strings(self) -> list[str]:
         """Each row's path as space-separated node ids ('' when none), for CSV output."""
-        return [" ".join(map(str, self.path(i).tolist())) for i in range(len(self))]
+        if self.path_nodes is None:
+            raise ValueError("paths were not kept; route with with_paths=True")
+        return path_strings(self.path_nodes, self.path_offsets).tolist()
 
 
 def _pad(a: np.ndarray, width: int) -> np.ndarray:

@@ -7,12 +7,10 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 from sgp4.api import SatrecArray
 
+from ..constants import STATES_CHUNK_BYTES
 from ..timebase import Times, parse_utc
 from .propagate import States, choose_knot_spacing_s, chunk_steps, propagate_ecef
 from .walker import WalkerShell, shell_satrecs
-
-DEFAULT_CHUNK_BYTES = 256 * 1024 * 1024
-"""Default memory bound of one chunk of states in :meth:`Constellation.iter_states`, bytes."""
 
 
 class Constellation:
@@ -131,7 +129,7 @@ class Constellation:
         """Earth-fixed positions, km, ``(time, satellite, 3)``; NaN where SGP4 failed."""
         return self.states(times, **options).position_km
 
-    def iter_states(self, times: Times, *, max_bytes: int = DEFAULT_CHUNK_BYTES,
+    def iter_states(self, times: Times, *, max_bytes: int = STATES_CHUNK_BYTES,
                     knot_spacing_s: float | None = None) -> Iterator[States]:
         """:class:`States` over consecutive time chunks, each within about ``max_bytes`` of memory.
 

@@ -30,6 +30,7 @@ import datetime as _dt
 import json
 import math
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,8 @@ import numpy as np
 from sgp4 import omm as _sgp4_omm
 from sgp4.api import Satrec
 
-from ..errors import LeosimInputError
+from ..errors import LeosimInputError, PropagationWarning
+from ..timebase import check_utc_range
 
 __all__ = [
     "ElementSet",
@@ -421,6 +423,8 @@ def _read_text(path) -> tuple[str, str]:
         data = path.read_bytes()
     except FileNotFoundError:
         raise LeosimInputError("file not found", source=str(path)) from None
+    except IsADirectoryError:
+        raise LeosimInputError("is a directory, not an element file", source=str(path)) from None
     except OSError as exc:
         raise LeosimInputError(f"cannot read the file: {exc.strerror}", source=str(path)) from None
     try:
@@ -516,7 +520,11 @@ def _elements_from_omm(records: list[dict], source: str, where: Callable[[int, s
         except ValueError:
             fail(i, "EPOCH", f"EPOCH = {epoch_text!r} is not a valid UTC date and time; accepted: ISO 8601 "
                              "'YYYY-MM-DDTHH:MM:SS[.ffffff]' (optionally ending in Z)")
-        epoch_ns = np.datetime64(whole, "ns") + np.timedelta64(frac_ns, "ns")
+        try:  # checked in microseconds, before datetime64[ns] could wrap it (EPOCH 9999 would give 1815)
+            check_utc_range(np.datetime64(whole, "us"), source=source)
+            epoch_ns = check_utc_range(np.datetime64(whole, "ns") + np.timedelta64(frac_ns, "ns"), source=source)
+        except LeosimInputError as error:
+            fail(i, "EPOCH", f"EPOCH = {epoch_text!r}: {error.message}")
         # sgp4.omm.initialize reads EPOCH with microsecond resolution; round to the nearest microsecond.
         epoch_us = whole + _dt.timedelta(microseconds=round(frac_ns / 1000))
         fields["EPOCH"] = epoch_us.strftime("%Y-%m-%dT%H:%M:%S.%f")
@@ -549,6 +557,9 @@ def _parse_omm_json(text: str, source: str) -> ElementSet:
         raise LeosimInputError(
             f"not valid JSON: {exc.msg} (column {exc.colno}); accepted: a JSON list of OMM objects as "
             "CelesTrak serves them", source=source, line=exc.lineno) from None
+    except RecursionError:
+        raise LeosimInputError("JSON nested too deeply; accepted: a JSON list of OMM objects",
+                               source=source) from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
@@ -618,6 +629,12 @@ def load_elements(path) -> ElementSet:
     """Load any supported element file: by extension (.tle/.txt/.3le/.2le TLE, .json OMM JSON, .csv OMM
     CSV), otherwise by content (a leading '[' or '{' is JSON, a first line naming NORAD_CAT_ID is CSV,
     anything else TLE)."""
+    elements = _parse_any(path)
+    warn_unpropagable(elements)
+    return elements
+
+
+def _parse_any(path) -> ElementSet:
     suffix = Path(path).suffix.lower()
     text, source = _read_text(path)
     if suffix in _TLE_SUFFIXES:
@@ -633,3 +650,23 @@ def load_elements(path) -> ElementSet:
     if "NORAD_CAT_ID" in first_line and "," in first_line:
         return _parse_omm_csv(text, source)
     return parse_tle_lines(_split_lines(text), source=source)
+
+
+UNPROPAGABLE_LISTED = 10
+"""Satellites named in an SGP4-failure warning (the count is always given)."""
+
+
+def warn_unpropagable(elements: ElementSet) -> None:
+    """One :class:`~leosim.errors.PropagationWarning` per element file naming its satellites that SGP4 cannot
+    propagate at any instant: those whose initialisation already failed (``satrec.error != 0``, e.g. an
+    eccentricity of 0.9999999 at 100 rev/day puts the perigee inside the Earth). Their positions are NaN."""
+    codes = np.fromiter((sat.error for sat in elements.satrecs), dtype=np.int64, count=len(elements))
+    failed = np.flatnonzero(codes != 0)
+    if not failed.size:
+        return
+    named = ", ".join(f"{elements.names[i]} ({int(elements.sat_ids[i])}, SGP4 error {int(codes[i])})"
+                      for i in failed[:UNPROPAGABLE_LISTED].tolist())
+    more = f" and {failed.size - UNPROPAGABLE_LISTED} more" if failed.size > UNPROPAGABLE_LISTED else ""
+    warnings.warn(PropagationWarning(
+        f"{elements.source}: SGP4 cannot propagate {failed.size} of {len(elements)} satellites at any instant; "
+        f"their positions will be NaN: {named}{more}"), stacklevel=3)

@@ -16,16 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from sgp4.api import WGS72, Satrec
 
-from ..constants import MINUTES_PER_DAY, SGP4_EPOCH_JD
+from ..constants import MINUTES_PER_DAY, SGP4_EPOCH_JD, WGS72_J2, WGS72_RADIUS_KM, WGS72_XKE_PER_MIN
 from ..errors import LeosimInputError
 from ..timebase import parse_utc
-
-_SGP4_J2 = 0.001082616
-"""Earth's J2 in SGP4's WGS72 model (sgp4 getgravconst), dimensionless."""
-_SGP4_XKE = 60.0 / math.sqrt(6378.135**3 / 398600.8)
-"""sqrt(mu) in Earth radii^1.5 per minute in SGP4's WGS72 model (sgp4 getgravconst)."""
-_SGP4_RADIUS_KM = 6378.135
-"""Earth's equatorial radius in SGP4's WGS72 model, km."""
 
 
 @dataclass(frozen=True)
@@ -87,13 +80,13 @@ def kozai_mean_motion_rad_min(semi_major_axis_km: float, eccentricity: float, in
 
     Inverts SGP4's initialisation (``initl``: Kozai -> Brouwer) by fixed-point iteration.
     """
-    a0_er = semi_major_axis_km / _SGP4_RADIUS_KM
-    target_unkozai = _SGP4_XKE / a0_er**1.5
+    a0_er = semi_major_axis_km / WGS72_RADIUS_KM
+    target_unkozai = WGS72_XKE_PER_MIN / a0_er**1.5
     cos_i = math.cos(inclination_rad)
-    k = 0.75 * _SGP4_J2 * (3.0 * cos_i * cos_i - 1.0) / (1.0 - eccentricity**2) ** 1.5
+    k = 0.75 * WGS72_J2 * (3.0 * cos_i * cos_i - 1.0) / (1.0 - eccentricity**2) ** 1.5
     no_kozai = target_unkozai
     for _ in range(20):
-        a1 = (_SGP4_XKE / no_kozai) ** (2.0 / 3.0)
+        a1 = (WGS72_XKE_PER_MIN / no_kozai) ** (2.0 / 3.0)
         del1 = k / (a1 * a1)
         a0 = a1 * (1.0 - del1 * (1.0 / 3.0 + del1 * (1.0 + 134.0 / 81.0 * del1)))
         del0 = k / (a0 * a0)
@@ -133,7 +126,7 @@ def shell_satrecs(shell: WalkerShell, first_satnum: int = 0) -> list[Satrec]:
     if shell.mean_motion_rev_per_day is not None:
         no_kozai = shell.mean_motion_rev_per_day * 2.0 * math.pi / MINUTES_PER_DAY
     else:
-        no_kozai = kozai_mean_motion_rad_min(_SGP4_RADIUS_KM + shell.altitude_km, shell.eccentricity,
+        no_kozai = kozai_mean_motion_rad_min(WGS72_RADIUS_KM + shell.altitude_km, shell.eccentricity,
                                              inclination_rad)
     epoch_days = sgp4_epoch_days(shell.epoch_utc)
     argp_rad = math.radians(shell.arg_perigee_deg)

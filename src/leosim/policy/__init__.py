@@ -1,23 +1,38 @@
 """Service policy: rules with effective windows, precedence, fleets and payers, and the audited store."""
 
-from .conditions import CONDITION_NAMES, Condition
-from .fleets import Fleet, PayerPeriod, Tenant, cost_by_payer_month, fleets_from_config, tenant_priority
-from .registry import PLANS, TerminalRegistry, synthesise_fleet
-from .rules import (
-    DEFAULT_STATE,
-    KINDS,
-    STATES,
-    Decision,
-    Rule,
-    check_rules,
-    decide,
-    evaluate,
-    explain,
-    landing_rights,
-    rules_from_config,
-    subject_kind,
-)
-from .store import AuditEntry, BrokenEntry, PolicyStore, default_db_path
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    "AuditEntry": ".store",
+    "CONDITION_NAMES": ".conditions",
+    "Condition": ".conditions",
+    "Decision": ".rules",
+    "decide": ".rules",
+    "explain": ".rules",
+    "PLANS": ".registry",
+    "TerminalRegistry": ".registry",
+    "synthesise_fleet": ".registry",
+    "BrokenEntry": ".store",
+    "check_rules": ".rules",
+    "cost_by_payer_month": ".fleets",
+    "default_db_path": ".store",
+    "DEFAULT_STATE": ".rules",
+    "evaluate": ".rules",
+    "Fleet": ".fleets",
+    "fleets_from_config": ".fleets",
+    "KINDS": ".rules",
+    "landing_rights": ".rules",
+    "PayerPeriod": ".fleets",
+    "PolicyStore": ".store",
+    "Rule": ".rules",
+    "rules_from_config": ".rules",
+    "STATES": ".rules",
+    "subject_kind": ".rules",
+    "Tenant": ".fleets",
+    "tenant_priority": ".fleets",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "CONDITION_NAMES",

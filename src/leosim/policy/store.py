@@ -6,17 +6,23 @@ start, and two hashes. ``hash`` is SHA-256 over the canonical JSON (sorted keys,
 the entry's fields *including* ``prev_hash``, the hash of the entry before it (64 zeros for the first).
 Editing, deleting or reordering rows therefore breaks the chain, and :meth:`PolicyStore.verify` names
 the first broken entry. A ``chain_head`` row (sequence number and hash of the last entry, updated in
-the same transaction) also catches deletion of the newest entries. Limitation: someone who rewrites the
-whole chain and the head consistently is not detected — keep the head hash (``leosim policy verify``
-prints it) somewhere else to guard against that.
+the same transaction) also catches deletion of the newest entries; the head row exists from the
+store's creation, so a missing head is tampering too. Every ``set`` entry creates the rule of its own
+number and every ``revoke`` must withdraw a rule set before it, so an entry with no rule (or a rule
+with no entry) is a break. Limitation: someone with write access who rewrites entries, recomputes
+every later hash and updates the head consistently is not detected by the store alone — keep the head
+(``leosim policy head``) somewhere else and check it with ``leosim policy verify --expect-head``.
 
 The rules are never stored apart from the log: :meth:`PolicyStore.rules` replays the log, optionally
 only up to a recording instant (``as_of``), so the policy as known at any past moment can be rebuilt
 ("time travel"); :meth:`PolicyStore.rules_at` gives the rules in force at an instant.
 
 Writes run inside ``BEGIN IMMEDIATE`` transactions, so two processes writing at once serialise and
-lose nothing (SQLite's busy timeout makes the second wait). The schema is versioned
-(``schema_version``) and upgraded by the migrations in :data:`MIGRATIONS` when a store is opened.
+lose nothing (the second waits up to :data:`BUSY_TIMEOUT_S`, then gets "policy store is busy"). The
+store runs in SQLite's WAL mode, and reads (``read_only=True``) open the file read-only, so readers
+never wait for a writer. The schema is versioned (``schema_version``) and upgraded by the migrations
+in :data:`MIGRATIONS` when a store is opened for writing and its schema is behind (only then is the
+write lock taken). A damaged or foreign file gives :class:`~leosim.errors.LeosimStoreError` naming it.
 
 Default location: ``--db`` on the command line, else ``$LEOSIM_DB``, else
 ``platformdirs.user_data_path("leosim") / "policy.sqlite"``.
@@ -24,9 +30,11 @@ Default location: ``--db`` on the command line, else ``$LEOSIM_DB``, else
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import tomllib
 from dataclasses import dataclass, replace
@@ -34,13 +42,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import LeosimInputError
+from ..errors import LeosimInputError, LeosimStoreBusy, LeosimStoreError
 from ..timebase import parse_utc
 from .rules import DEFAULT_STATE, Rule, check_rules, evaluate, rules_from_config
 
 GENESIS_HASH = "0" * 64
-#: Seconds a writer waits for another process's transaction before giving up.
-BUSY_TIMEOUT_S = 60.0
+#: Seconds a writer waits for another process's write transaction before giving up with "policy store is
+#: busy" (:class:`~leosim.errors.LeosimStoreBusy`). Readers do not wait for writers at all (WAL mode).
+BUSY_TIMEOUT_S = 5.0
+#: Files SQLite keeps beside a store in WAL mode (removed with a store that could not be created).
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+#: Actions an audit entry may record.
+ACTIONS = ("set", "revoke")
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the audit log.
@@ -74,6 +87,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: The table each migration creates (a store at version v has the first v).
+_TABLES = ("audit", "chain_head", "api_tokens")
 
 _ENTRY_FIELDS = ("seq", "recorded_at", "author", "action", "rule_id", "rule", "reason", "previous",
                  "prev_hash")
@@ -137,29 +152,98 @@ class AuditEntry:
 class BrokenEntry:
     """Where the chain breaks: the sequence number of the first bad entry and what is wrong."""
 
-    seq: int
+    seq: int | None
     reason: str
 
     def __str__(self) -> str:
-        return f"entry #{self.seq}: {self.reason}"
+        return self.reason if self.seq is None else f"entry #{self.seq}: {self.reason}"
+
+
+def store_error(error: BaseException, path) -> LeosimStoreError:
+    """The :class:`LeosimStoreError` (or :class:`LeosimStoreBusy`) that an SQLite error on the store at
+    ``path`` stands for: busy, cannot write (full disk, read-only file) or damaged / not a policy store."""
+    text = str(error)
+    lowered = text.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return LeosimStoreBusy(f"policy store is busy: another process held its write lock for over "
+                               f"{BUSY_TIMEOUT_S:g} s; try again ({text})", source=str(path))
+    if any(word in lowered for word in ("full", "disk i/o", "readonly", "read-only", "unable to open")):
+        if _disk_full(path):  # SQLite reports ENOSPC in WAL mode as a mere "disk I/O error": say what it is
+            text = f"no space left on the device ({text})"
+        return LeosimStoreError(f"cannot use the policy store: {text}", source=str(path))
+    return LeosimStoreError(f"damaged or not a leosim policy store ({text})", source=str(path))
+
+
+#: Free space under which a failed write is reported as a full disk, bytes (a page or two of SQLite).
+_FULL_DISK_BYTES = 64 * 1024
+
+
+def _disk_full(path) -> bool:
+    try:
+        return shutil.disk_usage(Path(path).resolve().parent).free < _FULL_DISK_BYTES
+    except OSError:
+        return False
+
+
+def _store_errors(method):
+    """Turn SQLite errors (and unreadable rows) inside a store method into one :class:`LeosimStoreError`."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as error:
+            raise store_error(error, self.path) from None
+        except (json.JSONDecodeError, KeyError) as error:
+            raise LeosimStoreError(f"damaged policy store: an audit entry cannot be read ({error!r}); "
+                                   "`leosim policy verify` names it", source=str(self.path)) from None
+    return wrapper
 
 
 class PolicyStore:
-    """A policy store in an SQLite file (created and migrated on open). Use as a context manager."""
+    """A policy store in an SQLite file (created and migrated on open). Use as a context manager.
 
-    def __init__(self, path=None, *, must_exist: bool = False):
+    ``read_only=True`` opens an existing store without taking any lock (reads never wait for a writer);
+    ``must_exist=True`` refuses a path with no store rather than creating an empty one.
+    """
+
+    def __init__(self, path=None, *, must_exist: bool = False, read_only: bool = False):
         self.path = Path(path) if path is not None else default_db_path()
-        if must_exist and str(self.path) != ":memory:" and not self.path.is_file():
+        memory = str(self.path) == ":memory:"
+        if must_exist and not memory and not self.path.is_file():
             raise LeosimInputError("no such policy store (a store is created by `leosim policy set`, or give "
                                    "--db / LEOSIM_DB the path of an existing one)", source=str(self.path))
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = not memory and not self.path.exists()
+        self._db = None
         try:
+            if not memory:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            if read_only and not created and not memory:
+                self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                           timeout=BUSY_TIMEOUT_S, isolation_level=None)
+                version = self._read_version()
+                if version == SCHEMA_VERSION:
+                    return
+                if version == 0:  # an empty file is not a store; reading must not turn it into one
+                    raise LeosimStoreError("empty file, not a policy store (a store is created by `leosim "
+                                           "policy set`)", source=str(self.path))
+                self._db.close()  # schema behind: open for writing once to migrate
             self._db = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
             self._db.execute("PRAGMA foreign_keys = ON")
+            if not memory and self._db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                self._db.execute("PRAGMA journal_mode = WAL")  # persistent: readers never wait for writers
             self._migrate()
-        except sqlite3.DatabaseError as error:
-            raise LeosimInputError(f"not a leosim policy store ({error})", source=str(self.path)) from None
+        except BaseException as error:
+            if self._db is not None:
+                self._db.close()
+            if created:  # a store that could not be made leaves nothing behind (no 0-byte file)
+                for suffix in ("", *_SIDE_FILES):
+                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            if isinstance(error, sqlite3.DatabaseError):
+                raise store_error(error, self.path) from None
+            if isinstance(error, OSError):
+                raise LeosimStoreError(f"cannot create the policy store: {error.strerror or error}",
+                                       source=str(self.path)) from None
+            raise
 
     def __enter__(self) -> PolicyStore:
         return self
@@ -168,21 +252,45 @@ class PolicyStore:
         self.close()
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
 
     # ----- schema ---------------------------------------------------------------------------------
+    def _read_version(self) -> int:
+        """The schema version (0 for an empty file); a file with other tables is not a policy store."""
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "schema_version" not in tables:
+            if tables:
+                raise LeosimStoreError(f"not a leosim policy store: it holds tables {', '.join(sorted(tables)[:5])} "
+                                       "but no schema_version", source=str(self.path))
+            return 0
+        row = self._db.execute("SELECT version FROM schema_version").fetchone()
+        version = row[0] if row else 0
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise LeosimStoreError(f"store has schema version {version!r}, newer than this leosim "
+                                   f"({SCHEMA_VERSION}); upgrade leosim", source=str(self.path))
+        missing = [table for table in _TABLES[:version] if table not in tables]
+        if missing:
+            raise LeosimStoreError(f"damaged policy store: table {', '.join(missing)} missing (dropped) although "
+                                   f"the schema is at version {version}", source=str(self.path))
+        return version
+
+    def _rollback(self) -> None:
+        """Roll back if a transaction is still open (SQLite ends one by itself on some errors, e.g. a full
+        disk; rolling back again would hide the real error behind "no transaction is active")."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
     def _migrate(self) -> None:
         db = self._db
+        if self._read_version() == SCHEMA_VERSION:
+            return  # up to date: no write lock taken
         db.execute("BEGIN IMMEDIATE")
         try:
+            version = self._read_version()  # again under the lock: another process may have migrated
             db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = db.execute("SELECT version FROM schema_version").fetchone()
-            version = row[0] if row else 0
-            if row is None:
+            if db.execute("SELECT version FROM schema_version").fetchone() is None:
                 db.execute("INSERT INTO schema_version (version) VALUES (0)")
-            if version > SCHEMA_VERSION:
-                raise LeosimInputError(f"store has schema version {version}, newer than this leosim "
-                                       f"({SCHEMA_VERSION}); upgrade leosim", source=str(self.path))
             for number in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[number].split(";"):
                     if statement.strip():
@@ -190,10 +298,11 @@ class PolicyStore:
                 db.execute("UPDATE schema_version SET version = ?", (number + 1,))
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            self._rollback()
             raise
 
     @property
+    @_store_errors
     def schema_version(self) -> int:
         return self._db.execute("SELECT version FROM schema_version").fetchone()[0]
 
@@ -202,6 +311,7 @@ class PolicyStore:
         """Record a new rule decided by ``by`` for ``reason``; returns its audit entry (rule_id = seq)."""
         return self.record([rule], by=by, reason=reason)[0]
 
+    @_store_errors
     def record(self, rules, *, by: str, reason: str | None = None) -> list[AuditEntry]:
         """Record several rules in one transaction (all or nothing). ``reason`` overrides each rule's
         own ``reason`` when given."""
@@ -219,10 +329,11 @@ class PolicyStore:
             check_rules(list(known.values()))  # contradictions are reported, and nothing is recorded
             self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
         return entries
 
+    @_store_errors
     def revoke(self, rule_id: int, *, by: str, reason: str) -> AuditEntry:
         """Withdraw a rule (it stops counting from now on in the log; history keeps it)."""
         _check_text(by, "by")
@@ -237,7 +348,7 @@ class PolicyStore:
                                  rule_id=rule_id)
             self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
         return entry
 
@@ -276,6 +387,7 @@ class PolicyStore:
     def _rows(self):
         return self._db.execute(f"SELECT {', '.join(_ENTRY_FIELDS)}, hash FROM audit ORDER BY seq").fetchall()
 
+    @_store_errors
     def entries(self) -> list[AuditEntry]:
         """The whole audit log, oldest first."""
         return [_entry_from_row(row) for row in self._rows()]
@@ -300,14 +412,17 @@ class PolicyStore:
                 rules.pop(entry.rule_id, None)
         return rules
 
+    @_store_errors
     def rules(self, as_of=None) -> list[Rule]:
         """All rules (any window) as recorded up to ``as_of`` (default: everything), by rule id."""
         return list(self._replay(self._rows(), as_of).values())
 
+    @_store_errors
     def rules_at(self, instant, as_of=None) -> list[Rule]:
         """The rules whose window holds ``instant`` (recorded up to ``as_of``; default: all)."""
         return [r for r in self.rules(as_of) if r.in_force(instant)]
 
+    @_store_errors
     def state_at(self, instant, *, territory: str = "", region: str = "", fleet: str = "",
                  terminal_id: str = "", tenant: str = "", default_state: str = DEFAULT_STATE,
                  as_of=None) -> tuple[bool, Rule | None]:
@@ -319,35 +434,118 @@ class PolicyStore:
         k = int(index[0, 0])
         return bool(allowed[0, 0]), (rules[k] if k >= 0 else None)
 
+    @_store_errors
     def head(self) -> tuple[int, str]:
         """``(seq, hash)`` of the newest entry (0 and 64 zeros when empty)."""
         row = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, GENESIS_HASH)
 
-    def verify(self) -> BrokenEntry | None:
-        """Check the hash chain; the first broken entry, or None when the log is intact."""
+    @_store_errors
+    def verify(self, expect_head: tuple[int, str] | None = None) -> BrokenEntry | None:
+        """Check the audit log; the first break found, or None when the log is intact.
+
+        Checked: the hash chain (each entry's hash over its content and the previous hash), consecutive
+        sequence numbers, the chain head (present, and equal to the newest entry), that every entry is
+        readable and consistent (a ``set`` creates the rule of its own number, a ``revoke`` withdraws a
+        rule set before it, a ``previous`` state names a rule set before it) and, with ``expect_head``
+        ``(seq, hash)`` kept from an earlier ``leosim policy head``, that the log still extends that head.
+        """
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for table in ("audit", "chain_head"):
+            if table not in tables:
+                return BrokenEntry(None, f"the {table} table is missing (dropped)")
         prev_hash = GENESIS_HASH
-        expected = 1
+        hashes = [GENESIS_HASH]  # hashes[seq]: the hash of entry #seq (#0: the genesis)
+        ever_set: set[int] = set()
+        live: set[int] = set()
         for row in self._rows():
             entry = dict(zip((*_ENTRY_FIELDS, "hash"), row, strict=True))
             seq = entry["seq"]
+            expected = len(hashes)
             if seq != expected:
                 return BrokenEntry(expected, f"missing (the log jumps from #{expected - 1} to #{seq}: "
                                              f"deleted or reordered)")
             if entry["prev_hash"] != prev_hash:
                 return BrokenEntry(seq, "prev_hash does not match the previous entry's hash "
                                         "(an entry before it was deleted, inserted or reordered)")
-            if entry_hash(entry) != entry["hash"]:
+            try:
+                intact = entry_hash(entry) == entry["hash"]
+            except TypeError:
+                intact = False
+            if not intact:
                 return BrokenEntry(seq, "content does not match its hash (edited)")
+            problem = _entry_problem(entry, ever_set, live)
+            if problem:
+                return BrokenEntry(seq, problem)
             prev_hash = entry["hash"]
-            expected += 1
-        head = self._db.execute("SELECT seq, hash FROM chain_head WHERE id = 1").fetchone()
-        if head is not None and (head[0], head[1]) != (expected - 1, prev_hash):
-            if head[0] >= expected:
-                return BrokenEntry(expected, f"missing: the chain head records {head[0]} entries, "
-                                             f"the log ends at #{expected - 1} (newest entries deleted)")
-            return BrokenEntry(max(expected - 1, 1), "the last entry does not match the recorded chain head")
+            hashes.append(prev_hash)
+        last = len(hashes) - 1
+        head = self._db.execute("SELECT id, seq, hash FROM chain_head").fetchall()
+        if len(head) != 1 or head[0][0] != 1:
+            return BrokenEntry(None, f"the chain head is {'missing' if not head else 'malformed'} (it exists from "
+                                     f"the store's creation; the log ends at #{last}: entries may have been "
+                                     "deleted or rewritten)")
+        head_seq, head_hash = head[0][1], head[0][2]
+        if (head_seq, head_hash) != (last, prev_hash):
+            if isinstance(head_seq, int) and head_seq > last:
+                return BrokenEntry(last + 1, f"missing: the chain head records {head_seq} entries, "
+                                             f"the log ends at #{last} (newest entries deleted)")
+            return BrokenEntry(max(last, 1), "the last entry does not match the recorded chain head")
+        if expect_head is not None:
+            seq, digest = expect_head
+            if seq > last:
+                return BrokenEntry(seq, f"the log ends at #{last} and no longer reaches the expected head "
+                                        f"#{seq} (entries deleted)")
+            if hashes[seq] != digest:
+                return BrokenEntry(seq, "its hash differs from the expected head (the log was rewritten from "
+                                        "there on)")
         return None
+
+
+def parse_head(text: str, *, field: str = "--expect-head") -> tuple[int, str]:
+    """``SEQ:HASH`` (as ``leosim policy head`` prints it) as ``(seq, hash)``."""
+    seq_text, sep, digest = str(text).strip().partition(":")
+    digest = digest.strip().lower()
+    if (not sep or not seq_text.strip().isdigit() or len(digest) != 64
+            or any(c not in "0123456789abcdef" for c in digest)):
+        raise LeosimInputError(f"{text!r} is not SEQ:HASH (a sequence number, a colon and 64 hex digits, as "
+                               "`leosim policy head` prints)", field=field)
+    return int(seq_text), digest
+
+
+_RULE_KEYS = ("subject", "state", "from", "until", "allow", "decided_at")
+
+
+def _entry_problem(entry: dict, ever_set: set[int], live: set[int]) -> str | None:
+    """What is inconsistent in one audit entry given the rules set (``ever_set``) and in force (``live``)
+    before it (both updated), or None."""
+    seq, action, rule_id = entry["seq"], entry["action"], entry["rule_id"]
+    try:
+        rule = json.loads(entry["rule"])
+        previous = json.loads(entry["previous"])
+        if not isinstance(rule, dict) or any(k not in rule for k in _RULE_KEYS) or not isinstance(previous, dict):
+            raise ValueError("missing keys")
+        for key in ("from", "until", "decided_at"):
+            if rule[key] is not None:
+                parse_utc(rule[key], source=key)
+    except (TypeError, ValueError) as error:  # LeosimInputError is a ValueError
+        return f"unreadable rule or previous state ({error})"
+    if action not in ACTIONS:
+        return f"unknown action {action!r}; accepted: {', '.join(ACTIONS)}"
+    if action == "set":
+        if rule_id != seq:
+            return f"a set entry creates rule #{seq} but records rule #{rule_id} (a rule with no entry of its own)"
+        ever_set.add(seq)
+        live.add(seq)
+    elif rule_id not in live:
+        return f"revokes rule #{rule_id}, which no earlier entry set or which was already revoked (an entry " \
+               "with no rule)"
+    else:
+        live.discard(rule_id)
+    before = previous.get("rule_id")
+    if before is not None and before not in ever_set:
+        return f"its previous state names rule #{before}, which no earlier entry set"
+    return None
 
 
 def _entry_from_row(row) -> AuditEntry:

@@ -12,9 +12,12 @@ def resolve_subject(text: str, known_regions=()) -> str:
 
     ``terminal:ID``, ``fleet:NAME`` and ``region:NAME`` pass through; ``*`` or ``global`` gives ``*``
     (every terminal, anywhere); an ISO alpha-3 code (any case) or a
-    country's name gives the code; a known custom region's name gives ``region:NAME``; any other name
-    is taken as a new custom region unless it looks like a mistyped country (3 letters, or close to a
-    country's name), which raises :class:`LeosimInputError` listing close matches.
+    country's name gives the code; the name of a known region (``known_regions``: those the store's rules
+    or the server's scenario already name, and the shipped territories' own regions) gives ``region:NAME``.
+    Any other name raises :class:`LeosimInputError` with close matches: a *new* custom region must be
+    written ``region:NAME``, so that a mistyped country (``UKRR``) never enters the append-only log. A
+    region's outline is defined by the scenario (``[regions]``) that uses the store; a scenario whose
+    store names a region it does not define is refused when it is loaded.
     """
     from ..territory import Territories  # the territory layer sits beside policy; imported when used
 
@@ -34,12 +37,10 @@ def resolve_subject(text: str, known_regions=()) -> str:
         kind, code = territories.resolve(key, field="TERRITORY")
         return code if kind == "country" else f"region:{code}"
     except LeosimInputError:
-        names = [n.lower() for n in territories.names.values()]
-        near_country = difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.85)
-        region_hint = difflib.get_close_matches(key, list(known_regions), n=3, cutoff=0.6)
-        if (len(key) == 3 and key.isalpha()) or near_country or not key:
-            hint = territories.suggest(key)
-            if region_hint:
-                hint += "; known regions: " + ", ".join(region_hint)
-            raise LeosimInputError(f"unknown territory {key!r}; {hint}", field="TERRITORY") from None
-    return f"region:{key}"
+        pass
+    hint = territories.suggest(key) if key else "give an ISO 3166 alpha-3 code"
+    region_hint = difflib.get_close_matches(key, list(known_regions), n=3, cutoff=0.6)
+    if region_hint:
+        hint += "; known regions: " + ", ".join(region_hint)
+    raise LeosimInputError(f"unknown territory {key!r}; {hint}; a new custom region is written "
+                           f"region:{key or 'NAME'}", field="TERRITORY") from None

@@ -7,6 +7,9 @@ database does not give anyone a working token. Verification hashes the presented
 with every active hash using :func:`hmac.compare_digest` (constant time, no early exit), so timing
 does not reveal how much of a guess was right.
 
+Token names are unique (case-insensitive, revoked tokens included): a name is the author of that
+token's changes in the audit log, and must name one holder.
+
 Roles, in increasing power: ``viewer`` (read), ``operator`` (read, change policy), ``admin`` (all).
 """
 
@@ -15,10 +18,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import sqlite3
 from dataclasses import dataclass
 
 from ..errors import LeosimInputError
 from ..timebase import parse_utc
+from .store import store_error
 
 ROLES = ("viewer", "operator", "admin")
 """Token roles, least to most powerful."""
@@ -71,14 +76,24 @@ def create_token(store, *, name: str, role: str) -> str:
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     created = str(parse_utc("now").astype("datetime64[s]")) + "Z"
     db = store._db  # same package: the store owns the connection and has already migrated the schema
-    db.execute("BEGIN IMMEDIATE")
     try:
-        db.execute("INSERT INTO api_tokens (name, role, token_sha256, created_at) VALUES (?, ?, ?, ?)",
-                   (name, role, token_sha256(token), created))
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            taken = db.execute("SELECT id, revoked_at FROM api_tokens WHERE lower(name) = lower(?)",
+                               (name,)).fetchone()
+            if taken is not None:  # names are the audit log's authors: one name, one token, ever
+                state = "revoked" if taken[1] else "active"
+                raise LeosimInputError(f"token name {name!r} is taken (token #{taken[0]}, {state}); names are "
+                                       "the authors in the audit log and must be unique: choose another",
+                                       field="--name")
+            db.execute("INSERT INTO api_tokens (name, role, token_sha256, created_at) VALUES (?, ?, ?, ?)",
+                       (name, role, token_sha256(token), created))
+            db.execute("COMMIT")
+        except BaseException:
+            store._rollback()
+            raise
+    except sqlite3.DatabaseError as error:
+        raise store_error(error, store.path) from None
     return token
 
 
@@ -88,8 +103,11 @@ def verify_token(store, token: str | None) -> TokenInfo | None:
         return None
     presented = token_sha256(token)
     found = None
-    rows = store._db.execute("SELECT id, name, role, token_sha256, created_at FROM api_tokens "
-                             "WHERE revoked_at IS NULL").fetchall()
+    try:
+        rows = store._db.execute("SELECT id, name, role, token_sha256, created_at FROM api_tokens "
+                                 "WHERE revoked_at IS NULL").fetchall()
+    except sqlite3.DatabaseError as error:
+        raise store_error(error, store.path) from None
     for row in rows:  # compare with every row, no early exit: constant time in the token's content
         if hmac.compare_digest(presented, row[3]):
             found = row
@@ -100,14 +118,20 @@ def verify_token(store, token: str | None) -> TokenInfo | None:
 
 def list_tokens(store) -> list[dict]:
     """Every token's id, name, role, created_at and revoked_at (never the hash)."""
-    rows = store._db.execute("SELECT id, name, role, created_at, revoked_at FROM api_tokens ORDER BY id")
+    try:
+        rows = store._db.execute("SELECT id, name, role, created_at, revoked_at FROM api_tokens ORDER BY id").fetchall()
+    except sqlite3.DatabaseError as error:
+        raise store_error(error, store.path) from None
     return [dict(zip(("id", "name", "role", "created_at", "revoked_at"), row, strict=True)) for row in rows]
 
 
 def revoke_token(store, token_id: int) -> None:
     """Mark a token revoked (it stops working at once)."""
     revoked = str(parse_utc("now").astype("datetime64[s]")) + "Z"
-    cursor = store._db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                               (revoked, int(token_id)))
+    try:
+        cursor = store._db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                                   (revoked, int(token_id)))
+    except sqlite3.DatabaseError as error:
+        raise store_error(error, store.path) from None
     if cursor.rowcount == 0:
         raise LeosimInputError(f"no active token #{token_id}", field="token_id")

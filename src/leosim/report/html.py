@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import plots
 from .maps import map_figures
-from .render import SPLIT_LABELS, STATE_COLOURS, png_data_uri, site_names, usable
+from .render import SPLIT_LABELS, STATE_COLOURS, png_data_uri, site_names, territory_names, usable
 
 #: States whose badge colour is light enough to need dark text.
 _DARK_TEXT = {"none": "#1d2430", "restricted": "#1d2430"}
@@ -204,7 +204,7 @@ def _summary(tables, meta) -> str | None:
     if availability is not None:
         rows = availability[availability["scope"] == "territory"].copy()
         if not rows.empty:
-            names = plots.territory_names(tables)
+            names = territory_names(tables)
             rows["display"] = [names.get(str(k), str(k)) for k in rows["key"]]
             states = {} if state is None else dict(zip(state["territory"].astype(str), state["state"].astype(str),
                                                        strict=True))
@@ -349,7 +349,7 @@ def _whatif(tables, meta) -> str | None:
                                           ("median_rtt_ms", "median RTT (ms)", fmt_ms),
                                           ("p95_rtt_ms", "p95 RTT (ms)", fmt_ms), ("gateway", "gateway", fmt_text),
                                           ("pop", "PoP", fmt_text)) if c in whatif]
-    names = plots.territory_names(tables)
+    names = territory_names(tables)
     for scope, heading in (("territory", "Per territory"), ("site", "Per terminal")):
         rows = whatif[whatif["scope"] == scope]
         if rows.empty:

@@ -27,7 +27,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import pdist
 from shapely.geometry.polygon import orient
 
-from .render import STATE_COLOURS, label, new_figure, report_style, usable
+from .render import STATE_COLOURS, label, new_figure, report_style, territory_names, usable
 
 #: Terminals closer than this (great-circle angle, degrees) end up on the same map panel.
 CLUSTER_LINK_DEG = 25.0
@@ -350,8 +350,6 @@ class _MapData:
 
 
 def _panel_title(tables: dict, panel: Panel) -> str:
-    from .plots import territory_names
-
     sites = usable(tables, "sites", ("site_id",))
     if sites is None or "territory" not in sites:
         return "Service state by territory"

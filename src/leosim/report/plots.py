@@ -14,7 +14,17 @@ from matplotlib import ticker
 from matplotlib.lines import Line2D
 
 from ..errors import LeosimInputError
-from .render import SPLIT_COLOURS, SPLIT_LABELS, label, new_figure, report_style, site_names, usable, utc_times
+from .render import (
+    SPLIT_COLOURS,
+    SPLIT_LABELS,
+    label,
+    new_figure,
+    report_style,
+    site_names,
+    territory_names,
+    usable,
+    utc_times,
+)
 
 #: Width of a full-page figure, inches.
 FULL_WIDTH_IN = 8.0
@@ -68,25 +78,6 @@ def _ecdf(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted finite values and their empirical cumulative fractions (1/n ... 1)."""
     x = np.sort(values[np.isfinite(values)])
     return x, np.arange(1, x.size + 1) / max(x.size, 1)
-
-
-def territory_names(tables: dict) -> dict[str, str]:
-    """Display name of each territory key: the availability table's name, else the country's name."""
-    names: dict[str, str] = {}
-    try:
-        from ..territory import Territories
-
-        countries = Territories.default()
-        names.update({str(code): countries.name(str(code)) for code in countries.codes})
-    except (ImportError, OSError):  # the map and names degrade to codes without the territory data
-        pass
-    availability = usable(tables, "availability", ("scope", "key", "name"))
-    if availability is not None:
-        rows = availability[availability["scope"] == "territory"]
-        for key, name in zip(rows["key"].astype(str), rows["name"].astype(str), strict=True):
-            if name and name != key:
-                names[key] = name
-    return names
 
 
 def denied_would_be_rtt_ms(rows: pd.DataFrame) -> np.ndarray | None:

@@ -119,3 +119,22 @@ def site_names(tables: dict) -> dict[str, str]:
         return {}
     return {str(s): (str(n) if isinstance(n, str) and n else str(s))
             for s, n in zip(sites["site_id"], sites["name"], strict=True)}
+
+
+def territory_names(tables: dict) -> dict[str, str]:
+    """Display name of each territory key: the availability table's name, else the country's name."""
+    names: dict[str, str] = {}
+    try:
+        from ..territory import Territories
+
+        countries = Territories.default()
+        names.update({str(code): countries.name(str(code)) for code in countries.codes})
+    except (ImportError, OSError):  # the map and names degrade to codes without the territory data
+        pass
+    availability = usable(tables, "availability", ("scope", "key", "name"))
+    if availability is not None:
+        rows = availability[availability["scope"] == "territory"]
+        for key, name in zip(rows["key"].astype(str), rows["name"].astype(str), strict=True):
+            if name and name != key:
+                names[key] = name
+    return names

@@ -6,14 +6,16 @@ import datetime as dt
 import shutil
 import tempfile
 from collections.abc import Callable
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
 
+from .._version import leosim_version
 from ..errors import LeosimInputError
+from ..output import output_errors, remove_stale_staging, staging_dir, swap_into_place
+from .chunks import DEFAULT_CHUNK_STEPS
 from .plan import Plan
-from .runner import DEFAULT_CHUNK_STEPS, assemble, run_chunks
+from .runner import Job, assemble, run_chunks
 from .schema import ScenarioSpec, load_scenario_spec, parse_scenario_text
 
 LIMITATIONS = (
@@ -28,13 +30,6 @@ LIMITATIONS = (
     "Territories follow Natural Earth's German point of view (Crimea within Ukraine, Taiwan separate); "
     "custom regions overlay it.",
 )
-
-
-def leosim_version() -> str:
-    try:
-        return version("leosim")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "unknown"
 
 
 class Scenario:
@@ -80,10 +75,12 @@ class Scenario:
         return self._plan
 
     def run(self, out: str | Path | None = None, *, workers: int = 1, chunk_steps: int = DEFAULT_CHUNK_STEPS,
-            progress: Callable[[int, int], None] | None = None, report: bool | None = None,
-            backend=None, scheduler: str | None = None, resume: bool = False) -> ScenarioResult:
-        """Run every analysis (and every ``[sweep]`` variant). With ``out``, write the tables (Parquet), the
-        resolved scenario and the report there, atomically. Returns a :class:`ScenarioResult`.
+            progress: Callable[[int, int], None] | None = None, backend=None, scheduler: str | None = None,
+            resume: bool = False) -> ScenarioResult:
+        """Run every analysis (and every ``[sweep]`` variant). With ``out``, write the tables (Parquet) and the
+        resolved scenario there, atomically. Returns a :class:`ScenarioResult`; render its report with
+        :func:`leosim.report.write_report` (``leosim run`` does, unless ``--no-report`` or
+        ``[output] report = false``).
 
         ``backend``: ``'in-process'``, ``'processes'`` (``workers`` local processes), ``'dask'`` (a
         LocalCluster of ``workers`` processes, or the cluster at ``scheduler``, ``tcp://HOST:PORT``) or a
@@ -92,11 +89,11 @@ class Scenario:
         into ``out`` from its completed chunks (refused if the scenario, its inputs or the chunking changed).
         With ``out``, per-instant tables (coverage, access, latency) are read from their Parquet files when
         asked for, not held in memory. A sweep's variants are in ``result.variants`` (name → result) and its
-        comparison in ``result.tables['sweep']``.
+        comparison in ``result.tables['sweep']``. A failure to write (full disk, no permission) raises
+        :class:`~leosim.errors.LeosimOutputError` naming ``out``; nothing half-written is left there.
         """
         from .backends import make_backend
-        from .runner import Job, parts_dir_for, staging_dir, swap_into_place, write_run_files
-        from .sweep import sweep_table, variant_spec, variant_text
+        from .sweep import variant_spec, variant_text
 
         plan = self.plan
         jobs = [Job("baseline", plan)]
@@ -110,6 +107,23 @@ class Scenario:
         if out is None and resume:
             raise LeosimInputError("resume needs an output folder (--out)", field="--resume")
         out_dir = Path(out).resolve() if out is not None else None
+        if out_dir is None:
+            return self._run_jobs(jobs, backend, None, chunk_steps=chunk_steps, resume=resume, progress=progress)
+        with output_errors(out):
+            remove_stale_staging(out_dir)  # left by a killed run
+            result = self._run_jobs(jobs, backend, out_dir, chunk_steps=chunk_steps, resume=resume,
+                                    progress=progress)
+            remove_stale_staging(out_dir)
+        return result
+
+    def _run_jobs(self, jobs: list[Job], backend, out_dir: Path | None, *, chunk_steps: int, resume: bool,
+                  progress) -> ScenarioResult:
+        """Run ``jobs`` into their parts, assemble them, and (with ``out_dir``) swap the results into place."""
+        from .outputs import write_run_files
+        from .parts import parts_dir_for
+        from .sweep import sweep_table
+
+        plan = jobs[0].plan
         if out_dir is None:
             parts, staging = Path(tempfile.mkdtemp(prefix=".leosim-parts-")), Path(tempfile.mkdtemp())
         else:
@@ -128,15 +142,13 @@ class Scenario:
             result = ScenarioResult(tables, meta, out_dir=out_dir)
             result.variants = {job.name: ScenarioResult(assembled[job.name].tables, self._meta(job.plan),
                                                         out_dir=None) for job in jobs[1:]}
-            want_report = self.spec.output.report if report is None else report
             if out_dir is None:
                 result.tables = tables.materialize()
                 for variant in result.variants.values():
                     variant.tables = variant.tables.materialize()
                 return result
-            for job in jobs[1:]:
-                write_run_files(staging / job.subdir, assembled[job.name].tables, job.plan, None)
-            write_run_files(staging, tables, plan, result.report_html() if want_report else None)
+            for job in reversed(jobs):  # the baseline's manifest.json last
+                write_run_files(staging / job.subdir, assembled[job.name].tables, job.plan)
             swap_into_place(staging, out_dir)
             for job in jobs:
                 assembled[job.name].tables.folder = out_dir / job.subdir
@@ -205,15 +217,3 @@ class ScenarioResult:
         table["median_rtt_ms"] = table["key"].map(rtt)
         table["median_rtt_if_allowed_ms"] = table["key"].map(would)
         return table.reset_index(drop=True)
-
-    def report_html(self) -> str:
-        """The self-contained HTML report."""
-        from ..report import build_report
-
-        return build_report(self.tables, self.meta)
-
-    def plot(self, name: str):
-        """A matplotlib figure of one report plot (``coverage``, ``latency``, ``availability``, ``map``, ...)."""
-        from ..report import plots
-
-        return plots.figure(name, self.tables, self.meta)

@@ -5,6 +5,9 @@ back as it completes (in any order). The scenario runner makes the results indep
 every chunk writes its own Parquet parts and the tables are assembled in time order afterwards, so every
 backend and worker count gives the same bytes.
 
+Orphans: worker processes exit by themselves within seconds when the process that started them dies
+(:mod:`.worker_lifetime`).
+
 Faults: a worker process that dies costs only the chunks it was running. :class:`ProcessBackend` starts a
 fresh pool when the pool breaks (``BrokenProcessPool``) and resubmits the unfinished tasks;
 :class:`DaskBackend` relies on the scheduler, which reschedules the tasks of a lost worker, and on
@@ -18,7 +21,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from .._extras import import_extra
 from ..errors import LeosimInputError
+from .worker_lifetime import exit_with_parent, exit_with_parent_plugin
 
 BACKENDS = ("in-process", "processes", "dask")
 """Backend names accepted by :func:`make_backend` (and ``leosim run --backend``)."""
@@ -80,7 +85,7 @@ class ProcessBackend:
         unfinished = set(pending)
         queue = list(pending)
         window = 2 * self.workers  # tasks in flight: bounds the results waiting in the driver
-        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+        with ProcessPoolExecutor(max_workers=self.workers, initializer=exit_with_parent) as pool:
             running: dict = {}
             try:
                 while queue or running:
@@ -120,17 +125,16 @@ class DaskBackend:
 
     def __init__(self, workers: int = 2, *, scheduler: str | None = None, client=None,
                  retries: int = DEFAULT_RETRIES):
+        if client is None:  # fail before any work starts, naming the extra to install
+            import_extra("distributed", extra="dask", feature="the dask backend")
         self.workers = int(workers)
         self.scheduler = scheduler
         self.client = client
         self.retries = int(retries)
 
     def _connect(self):
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise LeosimInputError("the dask backend needs the 'dask' and 'distributed' packages "
-                                   "(pip install 'dask[distributed]')", field="backend") from None
+        from distributed import Client, LocalCluster
+
         if self.client is not None:
             return self.client, None, False
         if self.scheduler is not None:
@@ -141,7 +145,9 @@ class DaskBackend:
                                        field="scheduler") from None
         cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
-        return Client(cluster), cluster, True
+        client = Client(cluster)
+        client.register_plugin(exit_with_parent_plugin())  # workers of our own cluster end with us
+        return client, cluster, True
 
     def map(self, function: Callable, tasks: Sequence, on_result: OnResult) -> None:
         """Submit every task; results arrive as tasks complete."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -16,14 +17,15 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from ..errors import LeosimInputError
+from ..errors import LeosimInputError, PropagationWarning
 from ..ground.sites import Sites, default_cities, default_gateways, default_pops
 from ..policy.fleets import Fleet, PayerPeriod, Tenant
 from ..policy.rules import Rule, check_rules
-from ..timebase import Times, parse_utc
-from .schema import RuleSpec, ScenarioSpec
+from ..service.rules import RuleBook
+from ..timebase import LATEST_UTC, Times, parse_utc
+from .schema import RuleSpec, ScenarioSpec, _line_of
 
-WHATIF_DECIDED_AT = "2200-01-01T00:00:00Z"
+WHATIF_DECIDED_AT = LATEST_UTC  # the last supported instant: after any decision a scenario can record
 """What-if rules are recorded as decided at this instant, after every real decision, so they win
 among rules of the same precedence."""
 
@@ -75,17 +77,23 @@ class Plan:
         self.base_dir = Path(base_dir)
         self.source = source
         self.text = text
-        self.times = Times.from_range(_instant(spec.time.start), spec.time.duration_s, spec.time.step_s)
+        try:
+            self.times = Times.from_range(_instant(spec.time.start), spec.time.duration_s, spec.time.step_s)
+        except LeosimInputError as error:  # name the scenario file and the key, not the parser's own words
+            key = {"step": "time.step_s", "duration": "time.duration_s"}.get(error.field or "", "time.start")
+            raise LeosimInputError(error.message, source=source, line=_line_of(text, tuple(key.split(".")))
+                                   if text else None, field=key) from None
         self._check_files()
         self.input_hashes = self._hash_inputs()
 
     # -- pickling: drop what can be rebuilt -------------------------------------------------------------
     def __getstate__(self):
-        keep = ("spec", "base_dir", "source", "text", "times", "input_hashes")
+        keep = ("spec", "base_dir", "source", "text", "times", "input_hashes")  # the rest is rebuilt
         return {k: self.__dict__[k] for k in keep}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self._unpickled = True  # a worker's copy: the driver already warned about the inputs
 
     # -- inputs -------------------------------------------------------------------------------------------
     def path(self, relative: str) -> Path:
@@ -116,11 +124,16 @@ class Plan:
 
     def _check_files(self) -> None:
         for key, path in self._input_files():
+            if path.is_dir():
+                raise LeosimInputError(f"{path} is a directory, not a file", source=self.source, field=key)
             if not path.is_file():
                 raise LeosimInputError(f"file not found: {path}", source=self.source, field=key)
-        if self.spec.constellation.hypatia and not self.path(self.spec.constellation.hypatia).is_dir():
-            raise LeosimInputError(f"folder not found: {self.path(self.spec.constellation.hypatia)}",
-                                   source=self.source, field="constellation.hypatia")
+        folder = self.path(self.spec.constellation.hypatia) if self.spec.constellation.hypatia else None
+        if folder is not None and folder.exists() and not folder.is_dir():
+            raise LeosimInputError(f"{folder} is a file, not a satgenpy folder", source=self.source,
+                                   field="constellation.hypatia")
+        if folder is not None and not folder.is_dir():
+            raise LeosimInputError(f"folder not found: {folder}", source=self.source, field="constellation.hypatia")
 
     def _hash_inputs(self) -> dict[str, str]:
         hashes = {"scenario": hashlib.sha256(self.text.encode()).hexdigest()}
@@ -154,7 +167,10 @@ class Plan:
             if c.preset:
                 return Constellation.preset(c.preset)
             if c.tle:
-                return Constellation.from_file(self.path(c.tle))
+                with warnings.catch_warnings():
+                    if self.__dict__.get("_unpickled"):
+                        warnings.simplefilter("ignore", PropagationWarning)
+                    return Constellation.from_file(self.path(c.tle))
             return self._hypatia.constellation
         except LeosimInputError as error:
             if error.source is None:
@@ -218,9 +234,48 @@ class Plan:
     @cached_property
     def _sites_and_labels(self) -> tuple[Sites, dict[str, tuple[str, str, str]]]:
         labels: dict[str, tuple[str, str, str]] = {}
-        parts = [self._explicit_sites(labels), *self._file_sites(labels), *self._group_sites(labels),
-                 self._ground("gateways"), self._ground("pops")]
+        origins = [(self.source, "sites")] + [(self.path(f.path), f"site_files[{i}]")
+                                               for i, f in enumerate(self.spec.site_files)]
+        parts = [self._explicit_sites(labels), *self._file_sites(labels)]
+        groups = self._group_sites(labels)
+        origins += [(self.source, "site_groups")] * len(groups)
+        origins += [(self._ground_source(key), f"ground.{key}") for key in ("gateways", "pops")]
+        parts += [*groups, self._ground("gateways"), self._ground("pops")]
+        self._check_unique_site_ids(parts, origins)
         return Sites.concat([p for p in parts if len(p)]), labels
+
+    def _ground_source(self, key: str) -> str:
+        value = getattr(self.spec.ground, key)
+        return f"leosim's default {key}" if value == "default" else str(self.path(value))
+
+    def _check_unique_site_ids(self, parts: list[Sites], origins: list[tuple]) -> None:
+        """Site ids must be unique across the scenario's sites, site files, groups and ground: a duplicate is
+        named with both places (file and line)."""
+        ids = np.concatenate([np.asarray(p.ids, dtype=str) for p in parts]) if parts else np.array([], str)
+        unique, counts = np.unique(ids, return_counts=True)
+        if ids.size == 0 or np.all(counts == 1):
+            return
+        dup = str(unique[np.flatnonzero(counts > 1)[0]])
+        owner = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+        row = np.concatenate([np.arange(len(p)) for p in parts])
+        places = [self._site_place(origins[owner[i]], int(row[i]), dup) for i in np.flatnonzero(ids == dup)[:2]]
+        source, line, field, _ = places[1]
+        raise LeosimInputError(f"duplicate site id {dup!r}: given in {places[0][3]} and again here; ids must be "
+                               "unique across [[sites]], [[site_files]], [[site_groups]] and the ground sites",
+                               source=source, line=line, field=field)
+
+    def _site_place(self, origin: tuple, row: int, site_id: str) -> tuple[str, int | None, str, str]:
+        """Where site ``row`` of a part comes from: (file, line, field, description)."""
+        source, what = origin
+        if what == "sites":
+            line = _line_of(self.text, ("sites", row, "id")) if self.text else None
+            field = f"sites[{row}].id"
+        elif what.startswith("site_files") or (what.startswith("ground.") and Path(source).is_file()):
+            line, field = _csv_line_of(Path(source), site_id), "id"
+        else:
+            line, field = None, what
+        text = f"{source}" + (f", line {line}" if line else "") + f" ({field})"
+        return str(source), line, field, text
 
     @cached_property
     def site_attributes(self) -> dict[str, np.ndarray]:
@@ -366,22 +421,57 @@ class Plan:
 
     # -- policy --------------------------------------------------------------------------------------------
     @cached_property
+    def scenario_rules(self) -> tuple[Rule, ...]:
+        """The rules written in the scenario (``[[policy.rules]]``)."""
+        return tuple(self._checked_rule(spec, f"policy.rules[{i}]") for i, spec in enumerate(self.spec.policy.rules))
+
+    @cached_property
+    def store_rules(self) -> tuple[Rule, ...]:
+        """The rules of the scenario's policy store (``[policy] store``), if any."""
+        if not self.spec.policy.store:
+            return ()
+        from ..policy.store import PolicyStore
+
+        with PolicyStore(self.path(self.spec.policy.store), read_only=True) as store:
+            return tuple(store.rules())
+
+    @cached_property
     def rules(self) -> tuple[Rule, ...]:
         """Baseline rules: the scenario's, then those of the policy store (if any)."""
-        rules = []
-        for i, spec in enumerate(self.spec.policy.rules):
-            rules.append(self._checked_rule(spec, f"policy.rules[{i}]"))
-        if self.spec.policy.store:
-            from ..policy.store import PolicyStore
+        return self.rule_book().rules
 
-            with PolicyStore(self.path(self.spec.policy.store)) as store:
-                rules.extend(store.rules())
-        self._check_subjects(rules, "policy.rules")
+    def rule_book(self, store_rules=()) -> RuleBook:
+        """The baseline :class:`~leosim.service.rules.RuleBook`: the scenario's rules, then its store's, then
+        ``store_rules`` (e.g. ``leosim access --db``), with the scenario's default states; checked."""
+        policy = self.spec.policy
+        book = RuleBook.combine(self.scenario_rules, (*self.store_rules, *store_rules),
+                                default_state=policy.default_state,
+                                landing_default_state=policy.landing_default_state)
+        self._check_subjects(book.rules, "policy.rules")
         try:
-            check_rules(rules)
+            check_rules(book.rules)
         except LeosimInputError as error:
             raise LeosimInputError(error.message, source=self.source, field="policy.rules") from None
-        return tuple(rules)
+        return book
+
+    @cached_property
+    def rule_books(self) -> tuple[RuleBook, ...]:
+        """One rule book per variant (:attr:`variants`): the baseline, then each what-if's."""
+        base = self.rule_book()
+        return tuple(base.with_rules(v.rules[len(base.rules):]) for v in self.variants)
+
+    @cached_property
+    def service_engine(self):
+        """The :class:`~leosim.service.ServiceEngine` of this scenario (built once per process)."""
+        from ..service.engine import ServiceEngine
+
+        return ServiceEngine.from_plan(self)
+
+    @cached_property
+    def assigned_pop(self) -> np.ndarray | None:
+        """Assigned PoP site index per terminal (``-1``: the best PoP); None when every terminal takes its
+        best PoP."""
+        return None
 
     def _checked_rule(self, spec: RuleSpec, where: str, **kwargs) -> Rule:
         try:
@@ -450,3 +540,20 @@ class Plan:
         """Resolve everything that can fail on bad input, so errors surface before any work starts."""
         _ = (self.constellation, self.isls, self.territories, self.sites, self.site_attributes, self.rules,
              self.fleets, self.variants, self.pairs, self.fibre_km)
+
+
+def _csv_line_of(path: Path, site_id: str) -> int | None:
+    """The 1-based line of ``path`` whose ``id`` cell is ``site_id`` (for naming a duplicate)."""
+    import csv
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as stream:
+            rows = csv.reader(stream)
+            header = next(rows, [])
+            column = next((i for i, name in enumerate(header) if name.strip().lower() in ("id", "site_id")), None)
+            for row in rows:
+                if column is not None and column < len(row) and row[column].strip() == site_id:
+                    return rows.line_num
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None

@@ -12,16 +12,18 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from ..constants import DEFAULT_MIN_ELEVATION_DEG
 from ..errors import LeosimInputError
+from ..timebase import instant_count
 
 Instant = dt.datetime | dt.date | str
 """An instant: a TOML datetime or date, or an ISO 8601 string; naive means UTC."""
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, allow_inf_nan=False)
 
 
 class ScenarioInfo(_Strict):
@@ -53,6 +55,17 @@ class TimeSpec(_Strict):
     duration_s: float = Field(gt=0, le=366 * 86_400, description="Length of the window, seconds.")
     step_s: float = Field(gt=0, le=86_400, description="Time step, seconds.")
 
+    @field_validator("step_s")
+    @classmethod
+    def _not_absurd(cls, step_s: float, info: ValidationInfo) -> float:
+        duration_s = info.data.get("duration_s")
+        if duration_s is not None:
+            try:
+                instant_count(duration_s, step_s)
+            except LeosimInputError as error:
+                raise ValueError(error.message) from None
+        return step_s
+
 
 class NetworkSpec(_Strict):
     """``[network]``: links and routing."""
@@ -61,8 +74,10 @@ class NetworkSpec(_Strict):
     isl_shift: int = Field(0, ge=0, description="Plus-grid: slot shift between neighbouring planes.")
     routing: Literal["isl", "bent-pipe", "ground-relay", "user"] = Field(
         "user", description="`user`: terminal → satellites → gateway → PoP (what a terminal experiences).")
-    terminal_min_elevation_deg: float = Field(25.0, ge=0, le=90, description="Elevation mask of terminals.")
-    gateway_min_elevation_deg: float = Field(25.0, ge=0, le=90, description="Elevation mask of gateways.")
+    terminal_min_elevation_deg: float = Field(DEFAULT_MIN_ELEVATION_DEG, ge=0, le=90,
+                                              description="Elevation mask of terminals.")
+    gateway_min_elevation_deg: float = Field(DEFAULT_MIN_ELEVATION_DEG, ge=0, le=90,
+                                             description="Elevation mask of gateways.")
     max_gsl_length_km: float | None = Field(
         None, gt=0, description="Hypatia's GSL rule for [[pairs]]: every satellite within this range (instead of "
                                 "the elevation masks).")
@@ -408,14 +423,22 @@ def parse_scenario_text(text: str, source: str = "<scenario>") -> ScenarioSpec:
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(first["loc"])
         key_path = _key_path(loc)
-        message = first["msg"]
-        if first["type"] == "extra_forbidden":
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] in ("finite_number",) or _not_finite(first.get("input")):
+            message = f"not a number ({first['input']!r}); a finite number is needed"
+        elif first["type"] == "extra_forbidden":
             parent = _model_at(loc[:-1])
             accepted = ", ".join(sorted(f.alias or name for name, f in parent.model_fields.items())) if parent else ""
             message = f"unknown key {loc[-1]!r}" + (f"; accepted: {accepted}" if accepted else "")
-        elif "input" in first and first["type"] not in ("missing",):
+        elif "input" in first and first["type"] not in ("missing",) and not isinstance(first["input"], dict | list):
             message = f"{message} (got {first['input']!r})"
-        raise LeosimInputError(message, source=source, line=_line_of(text, loc), field=key_path) from None
+        raise LeosimInputError(message, source=source, line=_line_of(text, loc) if loc else None,
+                               field=key_path or None) from None
+
+
+def _not_finite(value) -> bool:
+    """Whether ``value`` is a float NaN or infinity (TOML has ``nan`` and ``inf``)."""
+    return isinstance(value, float) and not (value == value and abs(value) != float("inf"))
 
 
 def _key_path(loc) -> str:

@@ -1,6 +1,14 @@
 """Territories: countries (Natural Earth, German point of view), custom regions, H3 cells, lookup."""
 
-from .regions import Region, regions_from_geojson
-from .territories import Territories, TerritoryHits
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    "Region": ".regions",
+    "regions_from_geojson": ".regions",
+    "Territories": ".territories",
+    "TerritoryHits": ".territories",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["Region", "Territories", "TerritoryHits", "regions_from_geojson"]

@@ -4,7 +4,13 @@
 policy store and optional scenario results it answers from).
 """
 
-from .app import create_app
-from .state import ServerState
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    "create_app": ".app",
+    "ServerState": ".state",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["ServerState", "create_app"]

@@ -12,12 +12,33 @@
 * on a loopback bind only ``Host: localhost / 127.0.0.1 / [::1]`` is accepted (DNS-rebinding guard for
   the open reads);
 * every answer carries ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer`` and a
-  Content-Security-Policy that lets pages reach only this server.
+  Content-Security-Policy that lets pages reach only this server;
+* uvicorn's access log never shows a token, even one sent in a query string (:class:`RedactTokenFilter`).
+
+Errors share one body (:class:`leosim.web.routes.ErrorBody`): ``{"error": message, "status": HTTP status,
+"code": kind of fault, "field": the parameter or body field at fault or null}`` (422s from request
+validation add ``detail``, pydantic's list). One status per kind of fault:
+
+====  ====================  ==============================================================================
+400   ``bad_request``       the request cannot be read: a body that is not JSON, a bad Content-Length
+401   ``unauthorized``      no valid token where one is needed
+403   ``forbidden``         the token's role may not do this
+404   ``not_found``         no such path
+405   ``method_not_allowed``
+411   ``length_required``   a body without Content-Length
+413   ``payload_too_large`` a body over the limit
+422   ``invalid_input``     a parameter or field of the wrong type, out of range (instants outside the
+                            supported range included), unknown (a site, a territory) or inconsistent
+503   ``store_busy``        the policy store's write lock is held by another process; try again
+500   ``store_damaged`` / ``internal``  the policy store cannot be read, or a bug (logged)
+====  ====================  ==============================================================================
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import re
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -30,7 +51,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from ..errors import LeosimInputError
+from ..errors import LeosimInputError, LeosimStoreBusy, LeosimStoreError
 from .auth import is_loopback
 from .routes import router
 from .state import ServerState
@@ -59,9 +80,52 @@ def cesium_available(static_dir: Path = STATIC_DIR) -> bool:
     return (cesium / "Cesium.js").is_file() and (cesium / "Assets" / "Textures" / "NaturalEarthII").is_dir()
 
 
-def _error(status: int, message: str, **extra) -> JSONResponse:
-    headers = extra.pop("headers", None)
-    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+#: The ``code`` of each error status (see the module doc).
+ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 411: "length_required", 413: "payload_too_large",
+               422: "invalid_input", 500: "internal", 503: "store_busy"}
+
+
+def _error(status: int, message: str, *, field: str | None = None, code: str | None = None, headers=None,
+           **extra) -> JSONResponse:
+    """The one error body: ``{"error", "status", "code", "field"}`` (plus ``detail`` where given)."""
+    body = {"error": message, "status": status, "code": code or ERROR_CODES.get(status, "error"),
+            "field": field, **extra}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+#: Query parameters whose values are secrets, and the shape of a leosim token anywhere in a URL.
+_SECRET_QUERY = re.compile(r"((?:^|[?&;])(?:token|access_token|api_key|apikey|key|auth|authorization|bearer)=)"
+                           r"[^&;#\s]*", re.IGNORECASE)
+_TOKEN_TEXT = re.compile(r"leosim_[A-Za-z0-9_\-]+")
+REDACTED = "[redacted]"
+
+
+def redact_url(text: str) -> str:
+    """``text`` (a path with its query string) with token-like values replaced by ``[redacted]``."""
+    return _TOKEN_TEXT.sub(REDACTED, _SECRET_QUERY.sub(lambda m: m.group(1) + REDACTED, text))
+
+
+class RedactTokenFilter(logging.Filter):
+    """Redacts tokens from uvicorn access-log records (their third argument is the path and query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_url(args[2]), *args[3:])
+        elif isinstance(record.msg, str):
+            record.msg = redact_url(record.msg)
+        return True
+
+
+def uvicorn_log_config() -> dict:
+    """uvicorn's default logging configuration with :class:`RedactTokenFilter` on its access log."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_tokens"] = {"()": f"{__name__}.RedactTokenFilter"}
+    config["handlers"]["access"].setdefault("filters", []).append("redact_tokens")
+    return config
 
 
 class BodyLimitMiddleware:
@@ -137,17 +201,29 @@ def create_app(state: ServerState, *, host: str = "127.0.0.1", allowed_hosts=Non
 
     @app.exception_handler(LeosimInputError)
     async def input_error(request: Request, error: LeosimInputError):
-        return _error(400, str(error), field=error.field)
+        return _error(422, str(error), field=error.field)
+
+    @app.exception_handler(LeosimStoreError)
+    async def store_error(request: Request, error: LeosimStoreError):
+        if isinstance(error, LeosimStoreBusy):
+            return _error(503, str(error), headers={"Retry-After": "1"})
+        log.error("policy store unusable: %s", error)
+        return _error(500, str(error), code="store_damaged")
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError):
         details = jsonable_encoder(error.errors(), custom_encoder={Exception: str})
         where = "; ".join(f"{'.'.join(str(p) for p in d.get('loc', ()))}: {d.get('msg', '')}" for d in details)
-        return _error(422, f"invalid request: {where}", detail=details)
+        first = details[0] if details else {}
+        loc = [str(p) for p in first.get("loc", ())]
+        field = ".".join(loc[1:] if len(loc) > 1 and loc[0] in ("query", "body", "path", "header") else loc)
+        unreadable = any(d.get("type") == "json_invalid" for d in details)  # the body is not JSON at all
+        return _error(400 if unreadable else 422, f"invalid request: {where}", field=field or None,
+                      detail=details)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException):
-        return _error(error.status_code, str(error.detail), detail=error.detail, headers=error.headers)
+        return _error(error.status_code, str(error.detail), headers=error.headers)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, error: Exception):

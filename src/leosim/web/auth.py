@@ -42,7 +42,7 @@ def _unauthorized(message: str) -> HTTPException:
 def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> TokenInfo | None:
     if credentials is None or credentials.scheme.lower() != "bearer":
         return None
-    with request.app.state.leosim.store() as store:
+    with request.app.state.leosim.store(read_only=True) as store:
         return verify_token(store, credentials.credentials)
 
 

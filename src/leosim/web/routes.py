@@ -1,12 +1,13 @@
 """The JSON API of ``leosim serve`` (``/api/...``); every answer is computed by :mod:`leosim.web.state`.
 
-Bad input gives a 4xx JSON answer ``{"error": ..., "field": ...}`` (400 for values the simulator refuses,
-422 for parameters of the wrong type or range), never a 500.
+Every error has one body, :class:`ErrorBody` (``{"error", "status", "code", "field"}``), and one status per
+kind of fault (table in :mod:`leosim.web.app`): 400 unreadable request, 401/403 token, 413 body too large,
+422 any refused value (wrong type, out of range, unknown), 503 policy store busy; never a 500 for input.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -32,7 +33,35 @@ TimeParam = Annotated[str, Query(max_length=MAX_TIME_CHARS, description="UTC ins
                                  examples=[EXAMPLE_TIME], json_schema_extra=TIME_SCHEMA)]
 Reader = Annotated[TokenInfo | None, Depends(require_reader)]
 
-router = APIRouter(prefix="/api")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
+    error: str = Field(description="what is wrong, in words")
+    status: int = Field(description="the HTTP status, repeated")
+    code: str = Field(description="kind of fault: bad_request, unauthorized, forbidden, payload_too_large, "
+                                  "invalid_input, store_busy, ...")
+    field: str | None = Field(default=None, description="the parameter or body field at fault, if one is")
+    detail: list[dict[str, Any]] | None = Field(default=None, description="validation details (some 422s)")
+
+
+def _error_response(description: str) -> dict:
+    return {"model": ErrorBody, "description": description}
+
+
+#: Documented on every endpoint: the errors any request can meet.
+ERROR_RESPONSES = {
+    400: _error_response("the request cannot be read (a body that is not JSON, a bad Content-Length)"),
+    401: _error_response("no valid token (reads on a non-loopback bind, and every write, need one)"),
+    403: _error_response("the token's role may not do this"),
+    413: _error_response("request body too large"),
+    422: _error_response("a parameter or field refused: wrong type, out of range (instants outside the "
+                         "supported range too), unknown or inconsistent"),
+    503: _error_response("the policy store is busy (another process holds its write lock); try again"),
+}
+
+router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 
 
 def _state(request: Request) -> ServerState:
@@ -118,10 +147,11 @@ def _rule_row(rule, source: str) -> dict:
 def policy(request: Request, _: Reader, at: TimeParam = "now") -> dict:
     state = _state(request)
     when = instant(at, field="at")
-    with state.store() as store:
+    with state.store(read_only=True) as store:
         stored = store.rules_at(when)
     rows = [_rule_row(r, "store") for r in stored]
-    rows += [_rule_row(r, "scenario") for r in state.scenario_rules if r.in_force(when)]
+    rows += [_rule_row(r, source) for r, source in zip(state.book.rules, state.book.sources, strict=True)
+             if r.in_force(when)]
     rows.sort(key=lambda r: (r["subject"], r["decided_at"] or ""))
     return {"at": iso(when), "rules": rows}
 
@@ -130,7 +160,7 @@ def policy(request: Request, _: Reader, at: TimeParam = "now") -> dict:
 def policy_log(request: Request, _: Reader,
                offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
                limit: Annotated[int, Query(ge=1, le=MAX_LOG_ENTRIES)] = 1000) -> dict:
-    with _state(request).store() as store:
+    with _state(request).store(read_only=True) as store:
         entries = store.entries()
     return {"total": len(entries), "offset": offset,
             "entries": [e.as_dict() for e in entries[offset:offset + limit]]}
@@ -138,7 +168,7 @@ def policy_log(request: Request, _: Reader,
 
 @router.get("/policy/verify", summary="Check the audit log's hash chain")
 def policy_verify(request: Request, _: Reader) -> dict:
-    with _state(request).store() as store:
+    with _state(request).store(read_only=True) as store:
         broken = store.verify()
         seq, head = store.head()
     return {"intact": broken is None, "entries": seq, "head": head,
@@ -178,8 +208,7 @@ class PolicyChange(BaseModel):
     when: PolicyCondition | None = Field(default=None, description="apply only where these conditions hold")
 
 
-@router.post("/policy", status_code=201, summary="Record a policy decision (operator or admin token)",
-             responses={401: {"description": "no valid token"}, 403: {"description": "role may not write"}})
+@router.post("/policy", status_code=201, summary="Record a policy decision (operator or admin token)")
 def policy_set(request: Request, change: PolicyChange, token: Annotated[TokenInfo, Depends(require_writer)]) -> dict:
     from ..policy.rules import Rule
     from ..policy.subjects import resolve_subject

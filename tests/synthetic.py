@@ -1,14 +1,15 @@
 """Synthetic Walker-delta shells on ideal circular orbits, straight from the orbit formulas (no SGP4).
 
-For the network layer's tests and benchmark only; the physical layer (``leosim.orbits``) owns real
-constellations. Satellites are numbered plane-major (id = plane * sats_per_plane + slot), as Hypatia does.
+A test helper (``from synthetic import walker_ecef_km``), also used by bench/bench_network.py; the physical
+layer (``leosim.orbits``) owns real constellations. Satellites are numbered plane-major
+(id = plane * sats_per_plane + slot), as Hypatia does.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..constants import WGS72_MU_KM3_S2, WGS84_A_KM
+from leosim.constants import WGS72_MU_KM3_S2, WGS84_A_KM
 
 EARTH_ROTATION_RAD_S = 7.2921150e-5
 """Earth's mean angular velocity, rad/s (IERS Conventions 2010, sec. 1.2)."""

@@ -1,0 +1,115 @@
+"""What one place gets at one instant: :func:`access_at`, the answer of ``leosim access`` and ``/api/access``.
+
+A thin layer over :class:`~leosim.service.engine.ServiceEngine`: it locates the place, asks the engine for
+one terminal at one instant under one rule book, and lays the answer out as the JSON contract
+(:data:`ACCESS_KEYS`, then the extra keys). With a scenario (or its plan) the answer uses the scenario's
+constellation, network settings, ground, regions, rules and default states, so a notebook, the CLI and the
+server give the same answer as the scenario's ``access`` table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..timebase import Times, parse_utc
+from .engine import NetworkSettings, ServiceEngine
+from .rules import RuleBook
+
+ACCESS_KEYS = ("territory", "visible_sats", "covered", "routable", "rtt_ms", "gateway", "pop", "allowed", "rule")
+"""Keys of :func:`access_at`'s answer (the JSON contract of ``leosim access --json``)."""
+
+EXTRA_KEYS = ("status", "default_state", "source", "country", "region", "state", "time_utc")
+"""Keys that follow :data:`ACCESS_KEYS`: ``status`` (ok / no_coverage / no_route / denied),
+``default_state`` (the state where no rule applies), ``source`` (``scenario``, ``store`` or ``default``:
+where the deciding rule comes from), ``country``, ``region``, ``state`` (the decided state), ``time_utc``."""
+
+
+def default_engine(constellation, *, ground=None, territories=None, isls=None, min_elevation_deg=None,
+                   gateway_min_elevation_deg=None) -> ServiceEngine:
+    """An engine without a scenario: the shipped gateways and PoPs (or ``ground``), the default lasers of
+    ``constellation``, 25° masks."""
+    from ..ground.sites import Sites, default_ground_infrastructure
+    from ..network.links import default_isls
+
+    ground = ground if ground is not None else default_ground_infrastructure()
+    ground = ground.subset(np.isin(ground.kinds, ("gateway", "pop")))
+    kwargs = {}
+    if min_elevation_deg is not None:
+        kwargs["terminal_min_elevation_deg"] = float(min_elevation_deg)
+    if gateway_min_elevation_deg is not None:
+        kwargs["gateway_min_elevation_deg"] = float(gateway_min_elevation_deg)
+    network = NetworkSettings(isls=default_isls(constellation) if isls is None else isls, **kwargs)
+    return ServiceEngine(Sites.concat([ground]), network=network, territories=territories)
+
+
+def access_at(lat_deg: float | None = None, lon_deg: float | None = None, at=None, *, site: str | None = None,
+              scenario=None, constellation=None, rules=None,
+              store_rules=(), alt_m: float = 0.0, fleet: str = "", terminal_id: str = "", tenant: str = "",
+              territories=None, ground=None, isls=None, min_elevation_deg: float | None = None,
+              gateway_min_elevation_deg: float | None = None, default_state: str | None = None,
+              landing_default_state: str | None = None, engine: ServiceEngine | None = None,
+              book: RuleBook | None = None, position_km=None) -> dict:
+    """Access of one place at one instant: a dict with the keys of :data:`ACCESS_KEYS`, then
+    :data:`EXTRA_KEYS`. The place is ``lat_deg``/``lon_deg`` (a terminal there, of ``fleet`` and
+    ``tenant`` if given), or ``site``: one of the scenario's sites (id or unique name), with its labels.
+
+    With ``scenario`` (a :class:`~leosim.scenario.api.Scenario` or its ``Plan``), everything comes from it
+    (``store_rules`` are added after its rules, :meth:`RuleBook.combine`); other arguments that describe
+    the network must then be left out. Without one: ``constellation`` (required), ``rules`` (policy
+    :class:`~leosim.policy.rules.Rule` objects, counted as store rules), the shipped ground (or
+    ``ground``), territories, lasers (``isls``) and masks, ``default_state`` (``denied``) and
+    ``landing_default_state`` (``active``).
+
+    ``rtt_ms`` is the round trip to the best PoP when routable, reported even when policy denies service
+    (what the place would get), else None. ``engine``, ``book`` and ``position_km`` (satellite ITRS
+    positions at ``at``, ``(N, 3)`` km) let a caller that asks often (the server) reuse what it built.
+    """
+    if at is None:
+        raise TypeError("access_at needs an instant (at=)")
+    instant = Times.from_utc([parse_utc(at, source="at")])
+    if scenario is not None:
+        plan = getattr(scenario, "plan", scenario)
+        engine = engine or plan.service_engine
+        book = book or plan.rule_book(store_rules)
+        constellation = plan.constellation
+    else:
+        if constellation is None:
+            raise TypeError("access_at needs a scenario or a constellation")
+        engine = engine or default_engine(constellation, ground=ground, territories=territories, isls=isls,
+                                          min_elevation_deg=min_elevation_deg,
+                                          gateway_min_elevation_deg=gateway_min_elevation_deg)
+        book = book or RuleBook.combine((), (*(rules or ()), *store_rules),
+                                        default_state=default_state or RuleBook.default_state,
+                                        landing_default_state=landing_default_state
+                                        or RuleBook.landing_default_state)
+    position = (constellation.positions_km(instant)[0] if position_km is None
+                else np.asarray(position_km, dtype=np.float64))
+    if site is not None:
+        place = engine.fixed_terminals([engine.sites.index_of(site)])
+    else:
+        if lat_deg is None or lon_deg is None:
+            raise TypeError("access_at needs lat_deg and lon_deg, or site=")
+        place = engine.places([lat_deg], [lon_deg], alt_m, ids=[terminal_id or "here"], fleet=fleet,
+                              tenant=tenant)
+    answer = engine.serve(instant, position[None], [book], place)
+    return answer_dict(engine, place, answer, instant, 0)
+
+
+def answer_dict(engine: ServiceEngine, terminals, answer, times: Times, j: int, k: int = 0, b: int = 0) -> dict:
+    """Terminal ``j`` at instant ``k`` under rule book ``b`` of a :class:`ServiceAnswer`, as the access JSON."""
+    book = answer.books[b]
+    rule = int(answer.rule[b, k, j])
+    routable = bool(answer.routable[b, k, j])
+    ids = engine.sites.ids
+    country, region = str(terminals.country3[j]), str(terminals.region[j])
+    return {
+        "territory": region or country, "visible_sats": int(answer.visible_sats[k, j]),
+        "covered": bool(answer.covered[b, k, j]), "routable": routable,
+        "rtt_ms": float(answer.rtt_ms[b, k, j]) if routable else None,
+        "gateway": str(ids[answer.gateway[b, k, j]]) if routable else None,
+        "pop": str(ids[answer.pop[b, k, j]]) if routable else None,
+        "allowed": bool(answer.allowed[b, k, j]), "rule": str(book.texts()[rule]),
+        "status": str(answer.status[b, k, j]), "default_state": book.default_state,
+        "source": book.source_of(rule), "country": country, "region": region, "state": book.state_of(rule),
+        "time_utc": str(times.iso[k]),
+    }

@@ -1,0 +1,343 @@
+"""The one service engine: what each terminal gets at each instant, and why.
+
+For terminals (fixed sites, or places given by latitude and longitude) and instants, under one or more
+rule books (a scenario's baseline and its what-ifs, or a store's rules), :meth:`ServiceEngine.serve`
+answers, per (rule book, instant, terminal):
+
+1. **coverage**: the satellites in view above the terminal's elevation mask;
+2. **landing rights**: which gateways may land traffic (their territory's state,
+   :func:`leosim.policy.rules.landing_rights`);
+3. **the route**: terminal → satellites (lasers) → a gateway with landing rights → fibre → the best PoP
+   (or an assigned one), by :class:`leosim.network.routing.Router` in ``user`` mode, with the landing mask;
+4. **the verdict**: allowed or not, and the deciding rule (:func:`leosim.policy.rules.evaluate`), worded
+   by :mod:`leosim.service.rules`;
+5. **the status**: ``no_coverage`` (nothing in view), ``no_route`` (in view, but no way to a gateway with
+   landing rights and on to a PoP), ``denied`` (reachable, switched off by a rule) or ``ok``.
+
+``leosim run`` (the scenario's per-chunk tables), ``access_at`` / ``leosim access`` and every
+``leosim serve`` endpoint call this engine; none holds a copy of its logic. The engine is built once per
+scenario (sites, masks, lasers, fibre) and reused across instants: visibility is computed once per instant
+and shared by every rule book, and routes once per distinct set of landing rights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..constants import DEFAULT_MIN_ELEVATION_DEG
+from ..ground.sites import Sites
+from ..network.paths import path_strings
+from ..network.routing import ExtraSites, Router, StepRoutes
+from ..policy.rules import evaluate, landing_rights
+from ..timebase import Times
+from .rules import RuleBook
+
+STATUSES = ("ok", "no_coverage", "no_route", "denied")
+"""Status of a terminal at an instant, in the order they are tested: nothing in view; in view but no way
+to a gateway with landing rights and a PoP; reachable but switched off by policy; served."""
+
+TERMINAL_KINDS = ("terminal", "city")
+"""Site kinds whose service is analysed (cities are terminals placed at a city)."""
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """What routing needs besides the sites: lasers, masks, limits, fibre.
+
+    ``isls`` ``(K, 2)`` satellite index pairs; elevation masks in degrees; ``pair_routing``: the
+    :data:`~leosim.network.routing.MODES` mode of named pairs (``user`` pairs route as ``isl``);
+    ``max_gsl_length_km``: Hypatia's range rule for named pairs (instead of the masks);
+    ``max_isl_length_km``: lasers longer than this are not used (every route); ``fibre_km``: ``(G, Q)``
+    measured gateway→PoP distances, km, NaN where not connected (None: great circle).
+    """
+
+    isls: np.ndarray
+    terminal_min_elevation_deg: float = DEFAULT_MIN_ELEVATION_DEG
+    gateway_min_elevation_deg: float = DEFAULT_MIN_ELEVATION_DEG
+    pair_routing: str = "isl"
+    max_gsl_length_km: float | None = None
+    max_isl_length_km: float | None = None
+    fibre_km: np.ndarray | None = None
+
+    @classmethod
+    def from_spec(cls, network, *, isls, fibre_km=None) -> NetworkSettings:
+        """From a scenario's ``[network]`` section (:class:`leosim.scenario.schema.NetworkSpec`)."""
+        return cls(isls=np.asarray(isls, dtype=np.int64).reshape(-1, 2),
+                   terminal_min_elevation_deg=float(network.terminal_min_elevation_deg),
+                   gateway_min_elevation_deg=float(network.gateway_min_elevation_deg),
+                   pair_routing=network.routing, max_gsl_length_km=network.max_gsl_length_km,
+                   max_isl_length_km=network.max_isl_length_km, fibre_km=fibre_km)
+
+
+@dataclass(frozen=True)
+class Terminals:
+    """The terminals whose service is asked about, ``(n,)`` each.
+
+    ``site``: index in the engine's routing layout (a fixed site ``j``, or ``M + e`` for the ``e``-th of
+    ``extra``); ``ids``, ``country3`` (ISO alpha-3, '' at sea), ``region`` ('' if none), ``fleet``,
+    ``tenant``: what rules look at; ``pop``: an assigned PoP's site index, or ``-1`` for the best PoP.
+    """
+
+    site: np.ndarray
+    ids: np.ndarray
+    country3: np.ndarray
+    region: np.ndarray
+    fleet: np.ndarray
+    tenant: np.ndarray
+    pop: np.ndarray
+    extra: ExtraSites | None = None
+
+    def __len__(self) -> int:
+        return int(self.site.size)
+
+    @property
+    def territory(self) -> np.ndarray:
+        """Region where there is one, else country."""
+        return np.where(self.region != "", self.region, self.country3)
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """Policy for terminals over instants: ``allowed`` and deciding ``rule`` index (``-1``: the default)
+    ``(terminal, time)``; ``landing`` ``(gateway, time)`` in the engine's gateway order."""
+
+    allowed: np.ndarray
+    rule: np.ndarray
+    landing: np.ndarray
+
+
+@dataclass(frozen=True)
+class ServiceAnswer:
+    """What terminals get, per rule book ``B``, instant ``T`` and terminal ``n``.
+
+    ``visible_sats`` ``(T, n)``; ``(B, T, n)``: ``rtt_ms`` (NaN where no route), ``gateway`` and ``pop``
+    (site index, -1 where no route), ``first_sat`` (satellite index, -1), ``path`` (str: Hypatia node
+    ids, '' where no route), ``allowed``, ``rule`` (index into the book, -1 for the default).
+    """
+
+    books: tuple[RuleBook, ...]
+    visible_sats: np.ndarray
+    rtt_ms: np.ndarray
+    gateway: np.ndarray
+    pop: np.ndarray
+    first_sat: np.ndarray
+    path: np.ndarray
+    allowed: np.ndarray
+    rule: np.ndarray
+
+    @property
+    def covered(self) -> np.ndarray:
+        return np.broadcast_to(self.visible_sats > 0, self.rtt_ms.shape)
+
+    @property
+    def routable(self) -> np.ndarray:
+        return np.isfinite(self.rtt_ms)
+
+    @property
+    def status(self) -> np.ndarray:
+        """``(B, T, n)`` one of :data:`STATUSES`."""
+        status = np.full(self.rtt_ms.shape, "ok", dtype=object)
+        status[~self.allowed] = "denied"
+        status[~self.routable] = "no_route"
+        status[~self.covered] = "no_coverage"
+        return status.astype(str)
+
+    def rule_text(self) -> np.ndarray:
+        """``(B, T, n)`` the wording of each deciding rule (:mod:`leosim.service.rules`)."""
+        out = np.empty(self.rule.shape, dtype=object)
+        for b, book in enumerate(self.books):
+            out[b] = book.texts()[self.rule[b]]
+        return out
+
+    def source(self) -> np.ndarray:
+        """``(B, T, n)`` ``scenario``, ``store`` or ``default``: where each verdict comes from."""
+        out = np.empty(self.rule.shape, dtype=object)
+        for b, book in enumerate(self.books):
+            out[b] = np.array([*book.sources, "default"], dtype=object)[self.rule[b]]
+        return out
+
+    def state(self) -> np.ndarray:
+        """``(B, T, n)`` the state (active, denied, restricted) the verdict applied."""
+        out = np.empty(self.rule.shape, dtype=object)
+        for b, book in enumerate(self.books):
+            out[b] = np.array([*(r.state for r in book.rules), book.default_state], dtype=object)[self.rule[b]]
+        return out
+
+
+class ServiceEngine:
+    """Fixed for a scenario: sites (terminals, gateways, PoPs), their territories and labels, network settings.
+
+    ``sites``: every fixed site; ``country3``, ``region``, ``fleet``, ``tenant``: ``(M,)`` per site;
+    ``territories``: a :class:`~leosim.territory.territories.Territories` to locate places (default: the
+    shipped one, loaded when first needed).
+    """
+
+    def __init__(self, sites: Sites, *, network: NetworkSettings, country3=None, region=None, fleet=None,
+                 tenant=None, territories=None):
+        self.sites = sites
+        self.network = network
+        self._territories = territories
+        n = len(sites)
+        if country3 is None or region is None:
+            hits = self.territories.locate(sites.lat_deg, sites.lon_deg)
+            country3, region = hits.country, hits.region
+        self.country3 = np.asarray(country3, dtype=str).reshape(n)
+        self.region = np.asarray(region, dtype=str).reshape(n)
+        self.fleet = np.asarray(fleet if fleet is not None else np.full(n, ""), dtype=str).reshape(n)
+        self.tenant = np.asarray(tenant if tenant is not None else np.full(n, ""), dtype=str).reshape(n)
+        self.gateways = np.flatnonzero(sites.kinds == "gateway")
+        self.pops = np.flatnonzero(sites.kinds == "pop")
+        mask = np.where(sites.kinds == "gateway", network.gateway_min_elevation_deg,
+                        network.terminal_min_elevation_deg)
+        self.router = Router(sites.ecef_km, sites.kinds, mode="user", isls=network.isls, site_up=sites.up,
+                             min_elevation_deg=mask, max_isl_length_km=network.max_isl_length_km,
+                             fibre_km=network.fibre_km)
+        self._pair_routers: dict[str, Router] = {}
+
+    @classmethod
+    def from_plan(cls, plan) -> ServiceEngine:
+        """The engine of a scenario :class:`~leosim.scenario.plan.Plan` (its sites, labels, territories,
+        lasers, masks and fibre)."""
+        attrs = plan.site_attributes
+        network = NetworkSettings.from_spec(plan.spec.network, isls=plan.isls, fibre_km=plan.fibre_km)
+        return cls(plan.sites, network=network, country3=attrs["country3"], region=attrs["region"],
+                   fleet=attrs["fleet"], tenant=attrs["tenant"], territories=plan.territories)
+
+    @property
+    def territories(self):
+        if self._territories is None:
+            from ..territory.territories import Territories
+
+            self._territories = Territories.default()
+        return self._territories
+
+    # ----- who -------------------------------------------------------------------------------------------
+    def fixed_terminals(self, index=None, *, pop=None) -> Terminals:
+        """Terminals at fixed sites ``index`` (default: every terminal and city site); ``pop``: assigned PoP
+        site index per terminal (-1 or None: the best PoP)."""
+        if index is None:
+            index = np.flatnonzero(np.isin(self.sites.kinds, TERMINAL_KINDS))
+        index = np.asarray(index, dtype=np.int64).ravel()
+        pop = np.full(index.size, -1, np.int64) if pop is None else np.asarray(pop, dtype=np.int64).ravel()
+        return Terminals(site=index, ids=self.sites.ids[index], country3=self.country3[index],
+                         region=self.region[index], fleet=self.fleet[index], tenant=self.tenant[index], pop=pop)
+
+    def places(self, lat_deg, lon_deg, alt_m=0.0, *, ids=None, fleet="", tenant="") -> Terminals:
+        """Terminals at places that are not fixed sites (their territory located here), with the terminal
+        elevation mask."""
+        lat = np.atleast_1d(np.asarray(lat_deg, dtype=np.float64))
+        lon = np.atleast_1d(np.asarray(lon_deg, dtype=np.float64))
+        n = lat.size
+        alt_m = np.broadcast_to(np.asarray(alt_m, dtype=np.float64), (n,))
+        hits = self.territories.locate(lat, lon)
+        extra = ExtraSites.from_geodetic(lat, lon, alt_m / 1000.0, self.network.terminal_min_elevation_deg)
+        ids = np.array([f"place-{e}" for e in range(n)] if ids is None else ids, dtype=str).reshape(n)
+        return Terminals(site=len(self.sites) + np.arange(n), ids=ids,
+                         country3=np.asarray(hits.country, dtype=str).reshape(n),
+                         region=np.asarray(hits.region, dtype=str).reshape(n),
+                         fleet=np.broadcast_to(np.asarray(fleet, dtype=str), (n,)).copy(),
+                         tenant=np.broadcast_to(np.asarray(tenant, dtype=str), (n,)).copy(),
+                         pop=np.full(n, -1, np.int64), extra=extra)
+
+    # ----- policy ----------------------------------------------------------------------------------------
+    def verdicts(self, book: RuleBook, terminals: Terminals, times: Times) -> Verdicts:
+        """Allowed/deciding rule per (terminal, instant) and landing rights per (gateway, instant)."""
+        allowed, rule = evaluate(book.rules, territory=terminals.country3, region=terminals.region,
+                                 fleet=terminals.fleet, terminal_id=terminals.ids, tenant=terminals.tenant,
+                                 instants=times, default_state=book.default_state, check=False)
+        landing, _ = landing_rights(book.rules, territory=self.country3[self.gateways],
+                                    region=self.region[self.gateways], instants=times,
+                                    default_state=book.landing_default_state, check=False)
+        return Verdicts(np.asarray(allowed, bool), np.asarray(rule, np.int64), np.asarray(landing, bool))
+
+    # ----- service ---------------------------------------------------------------------------------------
+    def serve(self, times: Times, position_km, books: Sequence[RuleBook], terminals: Terminals) -> ServiceAnswer:
+        """What ``terminals`` get at ``times`` under each rule book; ``position_km`` ``(T, N, 3)`` satellite
+        ITRS positions at those instants, km (NaN rows for satellites without a position)."""
+        books = tuple(books)
+        position_km = np.asarray(position_km, dtype=np.float64)
+        n_book, n_t, n = len(books), len(times), len(terminals)
+        verdicts = [self.verdicts(book, terminals, times) for book in books]
+        shape = (n_book, n_t, n)
+        rtt = np.full(shape, np.nan)
+        gateway = np.full(shape, -1, np.int64)
+        pop = np.full(shape, -1, np.int64)
+        first_sat = np.full(shape, -1, np.int64)
+        path = np.full(shape, "", dtype=object)
+        visible = np.zeros((n_t, n), np.int64)
+        n_extra = 0 if terminals.extra is None else terminals.extra.count
+        # Position in ``terminals`` of each routing-layout site (-1: not asked about), to count coverage
+        # from the GSL edges: a terminal's GSLs are exactly the satellites at or above its mask.
+        slot = np.full(len(self.sites) + n_extra, -1, np.int64)
+        slot[terminals.site] = np.arange(n)
+        for k in range(n_t):
+            position = position_km[k]
+            gsl = self.router.gsl_edges(position, terminals.extra)
+            which = slot[gsl[0]]
+            visible[k] = np.bincount(which[which >= 0], minlength=n)
+            done: dict[bytes, StepRoutes] = {}
+            for b, verdict in enumerate(verdicts):
+                landing = verdict.landing[:, k]
+                key = np.packbits(landing).tobytes()
+                if key not in done:
+                    done[key] = self.router.route(position, terminals.site, terminals.pop, gsl_edges=gsl,
+                                                  landing=landing, extra_sites=terminals.extra)
+                routes = done[key]
+                rtt[b, k], gateway[b, k], pop[b, k] = routes.rtt_ms, routes.gateway, routes.dst
+                first_sat[b, k] = first_satellite(routes.paths, position.shape[0])
+                path[b, k] = path_strings(routes.paths)
+        return ServiceAnswer(books=books, visible_sats=visible, rtt_ms=rtt, gateway=gateway, pop=pop,
+                             first_sat=first_sat, path=path.astype(str),
+                             allowed=np.stack([v.allowed.T for v in verdicts]).reshape(shape),
+                             rule=np.stack([v.rule.T for v in verdicts]).reshape(shape))
+
+    # ----- named pairs -----------------------------------------------------------------------------------
+    def pair_router(self, mode: str | None = None) -> Router:
+        """The router of named pairs (``mode`` default: the settings' ``pair_routing``; ``user`` pairs route
+        as ``isl``): terminals and cities alike, Hypatia's range rule when ``max_gsl_length_km`` is set."""
+        mode = mode or self.network.pair_routing
+        mode = "isl" if mode == "user" else mode
+        router = self._pair_routers.get(mode)
+        if router is None:
+            net = self.network
+            kinds = np.where(np.isin(self.sites.kinds, TERMINAL_KINDS), "terminal", self.sites.kinds)
+            if net.max_gsl_length_km is not None:
+                gsl = {"max_gsl_length_km": net.max_gsl_length_km}
+            else:
+                gsl = {"site_up": self.sites.up, "min_elevation_deg": np.where(
+                    self.sites.kinds == "gateway", net.gateway_min_elevation_deg, net.terminal_min_elevation_deg)}
+            router = Router(self.sites.ecef_km, kinds, mode=mode, isls=net.isls,
+                            max_isl_length_km=net.max_isl_length_km, **gsl)
+            self._pair_routers[mode] = router
+        return router
+
+    def route_pairs(self, position_km, src, dst, *, mode: str | None = None) -> StepRoutes:
+        """Routes between fixed sites ``src[p] -> dst[p]`` at one instant (satellites at ``position_km``
+        ``(N, 3)`` km), by the pair router."""
+        return self.pair_router(mode).route(position_km, src, dst)
+
+    def route_to_pop(self, position_km, src, dst, landing) -> StepRoutes:
+        """User-mode routes from fixed sites ``src`` to PoPs ``dst`` (-1: the best) at one instant, with
+        the gateways' ``landing`` rights ``(G,)``."""
+        return self.router.route(position_km, src, dst, landing=landing)
+
+
+def first_satellite(paths: np.ndarray, n_sat: int) -> np.ndarray:
+    """The first satellite on each padded path row (terminal, first satellite, ...); -1 where none."""
+    if paths.shape[1] < 2:
+        return np.full(paths.shape[0], -1, np.int64)
+    first = np.argmax(paths >= 0, axis=1)
+    second = paths[np.arange(first.size), np.minimum(first + 1, paths.shape[1] - 1)]
+    return np.where((second >= 0) & (second < n_sat), second, -1)
+
+
+def territory_verdicts(book: RuleBook, country3, region, instants) -> np.ndarray:
+    """Deciding rule index ``(territory, time)`` (``-1``: no rule, the default state) of territories given by
+    country (ISO alpha-3) and custom region ('' for none), under ``book`` at ``instants``: the state a
+    terminal of no fleet would get there (for maps)."""
+    _, rule = evaluate(book.rules, territory=country3, region=region, fleet=None, terminal_id=None,
+                       instants=instants, default_state=book.default_state, check=False)
+    return np.asarray(rule, dtype=np.int64)
