@@ -140,3 +140,22 @@ def years_needed(rules) -> tuple[str, ...]:
     """The year kinds (``rolling``, ``calendar``) that the roaming conditions of ``rules`` count."""
     return tuple(sorted({r.when.abroad_year for r in rules if r.when is not None
                          and r.when.days_abroad_above is not None}))
+
+
+@dataclass(frozen=True)
+class Histories:
+    """Histories of terminals split into parts (e.g. fixed and moving): part ``p`` holds the terminals at
+    positions ``index[p]`` of ``n``. Answers :meth:`days` for all ``n`` in order."""
+
+    parts: tuple[AbroadHistory, ...]
+    index: tuple[np.ndarray, ...]
+    n: int
+
+    def days(self, instants, year: str = "rolling") -> np.ndarray:
+        """Days abroad (n, T), as :meth:`AbroadHistory.days`."""
+        t = instants_ns(instants)
+        out = np.zeros((self.n, t.size))
+        for part, where in zip(self.parts, self.index, strict=True):
+            if len(where):
+                out[where] = part.days(t, year)
+        return out

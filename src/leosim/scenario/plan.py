@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 
 from ..errors import LeosimInputError, PropagationWarning
-from ..ground.sites import Sites, default_cities, default_gateways, default_pops
+from ..ground.sites import Sites, _slugify, default_cities, default_gateways, default_pops
 from ..policy.fleets import Fleet, PayerPeriod, Tenant
 from ..policy.rules import Rule, check_rules
 from ..service.rules import RuleBook
@@ -306,15 +306,16 @@ class Plan:
                                    source=self.source, field="registry.synthetic")
         if not specs:
             return Sites.from_arrays(names=[], lat_deg=[], lon_deg=[])
-        moving = [s.name for s in specs if s.lat_deg is None]
-        if moving:
-            raise LeosimInputError(f"site {moving[0]!r} moves (track/route): moving terminals are not run yet "
-                                   f"(they need the service engine)", source=self.source, field="sites")
+        # A moving terminal's site stands at its track's first fix (the sites table, maps); the service
+        # engine moves it along its track.
+        tracks = self.tracks
+        first = {i: (t.lat_deg[0], t.lon_deg[0], t.alt_m[0]) for i, t in tracks.items()}
+        place = [first.get(s.id or _slugify(s.name), (s.lat_deg, s.lon_deg, s.alt_m)) for s in specs]
         try:
             sites = Sites.from_arrays(ids=[s.id for s in specs] if all(s.id for s in specs) else None,
                                       names=[s.name for s in specs], kinds=[s.kind for s in specs],
-                                      lat_deg=[s.lat_deg for s in specs], lon_deg=[s.lon_deg for s in specs],
-                                      alt_m=[s.alt_m for s in specs])
+                                      lat_deg=[p[0] for p in place], lon_deg=[p[1] for p in place],
+                                      alt_m=[p[2] for p in place])
         except LeosimInputError as error:
             raise LeosimInputError(error.message, source=self.source, field=f"sites.{error.field}") from None
         for site_id, s in zip(sites.ids, specs, strict=True):
@@ -466,6 +467,34 @@ class Plan:
         from ..service.engine import ServiceEngine
 
         return ServiceEngine.from_plan(self)
+
+    @cached_property
+    def tracks(self) -> dict:
+        """``{site id: Track}`` of the moving ``[[sites]]`` (track files or generated routes)."""
+        from .mobility import site_tracks
+
+        return site_tracks(self.spec, base_dir=self.base_dir, source=self.source)
+
+    @cached_property
+    def registry(self):
+        """The scenario's :class:`~leosim.policy.registry.TerminalRegistry` (None without ``[registry]``)."""
+        section = self.spec.registry
+        if not (section.files or section.terminals or section.synthetic):
+            return None
+        from .mobility import scenario_registry
+
+        return scenario_registry(self.spec, base_dir=self.base_dir, territories=self.territories,
+                                 source=self.source)[0]
+
+    def asked_terminals(self):
+        """The service engine's :class:`~leosim.service.engine.Terminals` of this scenario: its terminal
+        sites, with tracks, registry and days-abroad histories when it has moving terminals or a registry."""
+        engine = self.service_engine
+        terminals = engine.fixed_terminals(self.terminals, pop=self.assigned_pop)
+        if not self.tracks and self.registry is None:
+            return terminals
+        return engine.with_mobility(terminals, tracks=self.tracks, registry=self.registry,
+                                    abroad_since=self.times.utc[0])
 
     @cached_property
     def assigned_pop(self) -> np.ndarray | None:
