@@ -185,3 +185,19 @@ def test_same_answers_whatever_the_chunking_and_workers(access, tmp_path_factory
     for kwargs in ({"chunk_steps": 7}, {"workers": 2, "chunk_steps": 11}):
         other = _run(tmp_path_factory, **kwargs)
         pd.testing.assert_frame_equal(other, access)
+
+
+@pytest.mark.slow
+def test_report_draws_tracks_and_lists_who_lost_service(access, tmp_path_factory):
+    from leosim.report.html import build_report
+    from leosim.report.tracks import service_changes
+
+    tables = {"access": access.assign(variant="baseline"),
+              "sites": pd.DataFrame({"site_id": access["site_id"].unique()}).assign(name=lambda f: f["site_id"])}
+    changes = service_changes(tables)
+    car = changes[changes["site_id"] == "car"]
+    assert car["change"].tolist() == ["lost", "regained"] and car["condition"].tolist()[0] == "speed"
+    assert changes.loc[changes["site_id"] == "kyiv-unlisted", "condition"].tolist() == ["allow"]
+    page = build_report(tables, {"title": "t"})
+    section = page[page.index('id="mobility"'):]
+    assert "Moving terminals by status" in section and "data:image/png;base64," in section
