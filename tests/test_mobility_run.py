@@ -201,3 +201,22 @@ def test_report_draws_tracks_and_lists_who_lost_service(access, tmp_path_factory
     page = build_report(tables, {"title": "t"})
     section = page[page.index('id="mobility"'):]
     assert "Moving terminals by status" in section and "data:image/png;base64," in section
+
+
+@pytest.mark.slow
+def test_api_terminals_moves_them_with_the_clock():
+    from fastapi.testclient import TestClient
+
+    from leosim.web import ServerState, create_app
+
+    state = ServerState.from_scenario(Scenario.from_text(TEXT, base_dir=DATA))
+    with TestClient(create_app(state), base_url="http://127.0.0.1") as client:
+        early = {t["id"]: t for t in client.get("/api/terminals", params={"t": "2026-02-03T03:00:00Z"}).json()}
+        fast = {t["id"]: t for t in client.get("/api/terminals", params={"t": "2026-02-03T04:30:00Z"}).json()}
+        late = {t["id"]: t for t in client.get("/api/terminals", params={"t": "2026-02-03T08:00:00Z"}).json()}
+        assert set(early) == {"car", "roam", "ship"}
+        assert early["car"]["status"] == "ok" and early["car"]["speed_kmh"] == pytest.approx(60.0, rel=1e-6)
+        assert fast["car"]["status"] == "denied" and fast["car"]["lon_deg"] > early["car"]["lon_deg"]
+        assert late["car"]["status"] == "absent" and late["car"]["lat_deg"] is None
+        assert "/api/terminals" in client.get("/openapi.json").json()["paths"]
+        assert 'src="/ui/tracks.js"' in client.get("/").text

@@ -103,6 +103,22 @@ def sites(request: Request, _: Reader) -> dict:
     return {"sites": _state(request).sites_list()}
 
 
+class MovingTerminal(BaseModel):
+    """A moving terminal at one instant (``null`` position and speed when absent, off its track)."""
+
+    id: str
+    lat_deg: float | None = Field(description="degrees (WGS84)")
+    lon_deg: float | None = Field(description="degrees (WGS84)")
+    speed_kmh: float | None = Field(description="ground speed along the track, km/h")
+    status: Literal["ok", "no_coverage", "no_route", "denied", "absent"]
+
+
+@router.get("/terminals", summary="Moving terminals at one instant: where they are, how fast, their status",
+            response_model=list[MovingTerminal])
+def terminals(request: Request, _: Reader, t: TimeParam) -> list[dict]:
+    return _state(request).moving_terminals(instant(t))
+
+
 @router.get("/access", summary="What one place gets at one instant (as `leosim access --json`)")
 def access(request: Request, _: Reader, lat: Annotated[float, Query(ge=-90.0, le=90.0, description="degrees")],
            lon: Annotated[float, Query(ge=-180.0, le=180.0, description="degrees")], t: TimeParam) -> dict:
