@@ -120,6 +120,11 @@ class Plan:
             files.append(("network.isl", self.path(spec.network.isl)))
         if spec.policy.store:
             files.append(("policy.store", self.path(spec.policy.store)))
+        for i, site in enumerate(spec.sites):
+            if site.track:
+                files.append((f"sites[{i}].track", self.path(site.track)))
+        for i, name in enumerate(spec.registry.files):
+            files.append((f"registry.files[{i}]", self.path(name)))
         return files
 
     def _check_files(self) -> None:
