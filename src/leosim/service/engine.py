@@ -248,11 +248,13 @@ class ServiceEngine:
 
     ``sites``: every fixed site; ``country3``, ``region``, ``fleet``, ``tenant``: ``(M,)`` per site;
     ``territories``: a :class:`~leosim.territory.territories.Territories` to locate places (default: the
-    shipped one, loaded when first needed).
+    shipped one, loaded when first needed); ``moving_sites``: indices of sites that stand for moving
+    terminals (their first fix): the router gives them no GSLs of their own, since they are routed as
+    extra sites where their tracks put them (:meth:`with_mobility`).
     """
 
     def __init__(self, sites: Sites, *, network: NetworkSettings, country3=None, region=None, fleet=None,
-                 tenant=None, territories=None):
+                 tenant=None, territories=None, moving_sites=None):
         self.sites = sites
         self.network = network
         self._territories = territories
@@ -270,7 +272,7 @@ class ServiceEngine:
                         network.terminal_min_elevation_deg)
         self.router = Router(sites.ecef_km, sites.kinds, mode="user", isls=network.isls, site_up=sites.up,
                              min_elevation_deg=mask, max_isl_length_km=network.max_isl_length_km,
-                             fibre_km=network.fibre_km)
+                             fibre_km=network.fibre_km, unlinked_sites=moving_sites)
         self._pair_routers: dict[str, Router] = {}
 
     @classmethod
@@ -279,8 +281,10 @@ class ServiceEngine:
         lasers, masks and fibre)."""
         attrs = plan.site_attributes
         network = NetworkSettings.from_spec(plan.spec.network, isls=plan.isls, fibre_km=plan.fibre_km)
+        moving = [plan.sites.index_of(site_id) for site_id in plan.tracks]
         return cls(plan.sites, network=network, country3=attrs["country3"], region=attrs["region"],
-                   fleet=attrs["fleet"], tenant=attrs["tenant"], territories=plan.territories)
+                   fleet=attrs["fleet"], tenant=attrs["tenant"], territories=plan.territories,
+                   moving_sites=moving or None)
 
     @property
     def territories(self):
