@@ -64,9 +64,11 @@ when = { speed_above_kmh = 75, exempt_plans = ["aviation"] }
     assert ((synthetic.lat_deg >= 50) & (synthetic.lat_deg <= 51)).all()
     plan = Plan(spec, base_dir=tmp_path, source="s.toml", text=text)
     assert plan.rules[0].when.speed_above_kmh == 75.0
-    # Moving terminals run with the service engine, not the fixed-site pipeline: a clear error meanwhile.
-    with pytest.raises(LeosimInputError, match="not run yet"):
-        _ = plan.sites
+    # Moving terminals' sites stand at their first fix; synthesised terminals are sites with their ids.
+    sites = plan.sites
+    assert sites.lat_deg[sites.index_of("car")] == 50.0 and sites.index_of("S-0050") >= 0
+    asked = plan.asked_terminals()
+    assert asked.mobility.moving.size == 2 and len(asked) == 52
 
 
 @pytest.mark.parametrize(("site", "words"), [

@@ -241,7 +241,8 @@ class Plan:
         labels: dict[str, tuple[str, str, str]] = {}
         origins = [(self.source, "sites")] + [(self.path(f.path), f"site_files[{i}]")
                                                for i, f in enumerate(self.spec.site_files)]
-        parts = [self._explicit_sites(labels), *self._file_sites(labels)]
+        parts = [self._explicit_sites(labels), *self._file_sites(labels), self._synthetic_sites(labels)]
+        origins.append((self.source, "registry.synthetic"))
         groups = self._group_sites(labels)
         origins += [(self.source, "site_groups")] * len(groups)
         origins += [(self._ground_source(key), f"ground.{key}") for key in ("gateways", "pops")]
@@ -304,11 +305,19 @@ class Plan:
         return {"fleet": fleet.astype(str), "tenant": tenant.astype(str), "group": group.astype(str),
                 "country3": country3.astype(str), "region": region.astype(str), "territory": territory.astype(str)}
 
+    def _synthetic_sites(self, labels) -> Sites:
+        """Terminals of ``[[registry.synthetic]]`` fleets, at their drawn places."""
+        synthetic = self._registry_and_synthetic[1]
+        if synthetic is None or synthetic.terminal_id.size == 0:
+            return Sites.from_arrays(names=[], lat_deg=[], lon_deg=[])
+        for site_id, fleet, group in zip(synthetic.terminal_id.tolist(), synthetic.fleet.tolist(),
+                                         synthetic.group.tolist(), strict=True):
+            labels[site_id] = (fleet, "", group)
+        return Sites.from_arrays(ids=synthetic.terminal_id, names=synthetic.terminal_id, kinds="terminal",
+                                 lat_deg=synthetic.lat_deg, lon_deg=synthetic.lon_deg)
+
     def _explicit_sites(self, labels) -> Sites:
         specs = self.spec.sites
-        if self.spec.registry.synthetic:
-            raise LeosimInputError("[[registry.synthetic]] fleets are not run yet (they need the service engine)",
-                                   source=self.source, field="registry.synthetic")
         if not specs:
             return Sites.from_arrays(names=[], lat_deg=[], lon_deg=[])
         # A moving terminal's site stands at its track's first fix (the sites table, maps); the service
@@ -483,13 +492,17 @@ class Plan:
     @cached_property
     def registry(self):
         """The scenario's :class:`~leosim.policy.registry.TerminalRegistry` (None without ``[registry]``)."""
+        return self._registry_and_synthetic[0]
+
+    @cached_property
+    def _registry_and_synthetic(self):
         section = self.spec.registry
         if not (section.files or section.terminals or section.synthetic):
-            return None
+            return None, None
         from .mobility import scenario_registry
 
         return scenario_registry(self.spec, base_dir=self.base_dir, territories=self.territories,
-                                 source=self.source)[0]
+                                 source=self.source)
 
     def asked_terminals(self):
         """The service engine's :class:`~leosim.service.engine.Terminals` of this scenario: its terminal
