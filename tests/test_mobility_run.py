@@ -220,3 +220,18 @@ def test_api_terminals_moves_them_with_the_clock():
         assert late["car"]["status"] == "absent" and late["car"]["lat_deg"] is None
         assert "/api/terminals" in client.get("/openapi.json").json()["paths"]
         assert 'src="/ui/tracks.js"' in client.get("/").text
+
+
+@pytest.mark.slow
+def test_access_at_a_moving_site_agrees_with_the_run(access):
+    from leosim.service import access_at
+
+    scenario = Scenario.from_text(TEXT, base_dir=DATA)
+    for site, at in (("car", "2026-02-03T04:20:00"), ("car", "2026-02-03T07:40:00"), ("ship", "2026-02-03T01:00:00")):
+        row = _site(access, site).loc[np.datetime64(at, "ns")]
+        answer = access_at(site=site, at=at + "Z", scenario=scenario)
+        assert (answer["status"], answer["rule"]) == (row["status"], row["rule"])
+        if answer["rtt_ms"] is None:                       # absent (the car after 07:00): no route at all
+            assert np.isnan(row["rtt_ms"])
+        else:
+            assert answer["rtt_ms"] == pytest.approx(row["rtt_ms"], abs=1e-6)   # 1 ns: the same engine
