@@ -61,13 +61,16 @@ def synthetic_tables() -> dict[str, pd.DataFrame]:
         ("Test-Region", "region", "denied", "region denied", pd.Timestamp("2022-02-26")),
     ], columns=["territory", "layer", "state", "rule", "since"])
     rows, coverage = [], []
+    places = {s: (la, lo) for s, _n, _k, la, lo, _t, _r in SITES}
     for i, t in enumerate(TIMES):
         for j, site in enumerate(TERMINALS):
             status = STATUS[site]
             rtt = 20.0 + j + 0.5 * i
             rows.append({"time_utc": t, "site_id": site, "status": status, "covered": True, "routable": True,
                          "allowed": status == "ok", "rtt_ms": rtt, "gateway": "gw-pl", "pop": "pop-waw",
-                         "rule": "", "sat_id": 7, "path": "1 2 3"})
+                         "rule": "", "sat_id": 7, "path": "1 2 3", "speed_kmh": 0.0,
+                         "lat_deg": places[site][0], "lon_deg": places[site][1],
+                         "condition": "allow" if status == "denied" else ""})
             coverage.append({"time_utc": t, "site_id": site, "visible_sats": 10 + j + (i % 3)})
     access = pd.DataFrame(rows)
     availability = []

@@ -338,3 +338,21 @@ def test_token_create_cli(tmp_path):
     assert info.name == "bob" and info.role == "operator"
     bad = CliRunner().invoke(cli, ["token", "create", "--role", "root", "--name", "bob", "--db", str(db)])
     assert bad.exit_code == 2
+
+
+def test_post_policy_with_conditions(client, tokens):
+    # A conditional rule goes through the request model into the audited store and back out of /api/policy.
+    headers = bearer(tokens["operator"])
+    body = {**CHANGE, "territory": "UKR", "state": "denied", "from": "2026-02-01T00:00:00Z",
+            "reason": "speed limit against strike drones (reported)",
+            "when": {"speed_above_kmh": 75, "exempt_plans": ["military", "aviation"]}}
+    response = client.post("/api/policy", headers=headers, json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["rule"]["when"] == {"speed_above_kmh": 75.0, "exempt_plans": ["military", "aviation"]}
+    rules = client.get("/api/policy", params={"at": "2026-02-02T00:00:00Z"}).json()["rules"]
+    assert any(r["when"] == {"speed_above_kmh": 75.0, "exempt_plans": ["military", "aviation"]} for r in rules)
+    assert client.get("/api/policy/verify").json()["intact"] is True
+    for when, status in (({"speed": 75}, 422), ({"speed_above_kmh": -1}, 422), ({}, 422),
+                         ({"days_abroad_above": 60, "abroad_year": "fiscal"}, 422)):
+        response = client.post("/api/policy", headers=headers, json={**body, "when": when})
+        assert response.status_code == status, (when, response.text)

@@ -86,3 +86,16 @@ BOLTZMANN_J_PER_K = 1.380649e-23
 """Boltzmann's constant, J/K (exact, SI definition since 2019)."""
 BOLTZMANN_DBW_PER_K_HZ = 10.0 * math.log10(BOLTZMANN_J_PER_K)
 """Boltzmann's constant in decibels, 10·log10(k) = -228.60 dBW/(K·Hz)."""
+
+# Moving terminals and per-terminal rule conditions (leosim.ground.tracks, leosim.policy.conditions).
+SECONDS_PER_HOUR = 3_600.0
+NAUTICAL_MILE_KM = 1.852
+"""International nautical mile, km (exact, by definition since 1929)."""
+ROLLING_YEAR_DAYS = 365
+"""Length of a rolling year for roaming limits, days (the window is the 365 days up to the instant)."""
+ROAMING_SAMPLE_S = 3_600.0
+"""Spacing of the fixed UTC grid (aligned to the Unix epoch) on which a track's country is sampled to
+count days abroad, s. One hour: a border crossing is placed within an hour (0.04 day)."""
+COAST_SAMPLE_KM = 1.0
+"""Densest spacing of the coast points used for distance to land, km: the nearest-point error is at most
+half of it (0.5 km) near the coast and falls to ~spacing²/(8·distance) offshore (3 m at 22 km)."""

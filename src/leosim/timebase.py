@@ -159,6 +159,18 @@ def add_seconds(start: np.datetime64, seconds: float, *, source: str = "time",
     return np.datetime64(end_ns, "ns")
 
 
+def instants_ns(instants) -> np.ndarray:
+    """Int64 nanoseconds since 1970 (UTC) of :class:`Times`, datetime64, int64 ns or ISO strings, shape (T,)."""
+    if isinstance(instants, Times):
+        return instants.utc.astype(np.int64)
+    array = np.atleast_1d(np.asarray(instants))
+    if array.dtype.kind == "M":  # range-checked in its own unit before datetime64[ns] could wrap it
+        return check_utc_range(array, source="instants").astype(np.int64)
+    if array.dtype.kind in "iu":
+        return array.astype(np.int64)
+    return Times.from_utc(array).utc.astype(np.int64)
+
+
 class Times:
     """A 1-D array of UTC instants.
 

@@ -29,7 +29,8 @@ def _rule_row(rule) -> dict:
     return {"rule_id": rule.rule_id, "subject": rule.subject, "state": rule.state,
             "allow": list(rule.allow), "from": iso(rule.valid_from), "until": iso(rule.valid_until),
             "decided_at": iso(rule.decided_at), "by": rule.decided_by, "reason": rule.reason,
-            "source": rule.source, "url": rule.url}
+            "source": rule.source, "url": rule.url,
+            "when": rule.when.as_dict() if rule.when is not None else None}
 
 
 def _iso(value) -> str | None:
@@ -60,16 +61,29 @@ def policy_group():
 @click.option("--until", "valid_until", metavar="ISO8601", help="end of the rule (exclusive); default open")
 @click.option("--by", "author", required=True, help="who decided")
 @click.option("--reason", required=True, help="why")
-@click.option("--allow", multiple=True, metavar="fleet:NAME|tenant:NAME",
+@click.option("--allow", multiple=True, metavar="fleet:NAME|tenant:NAME|registered|plan:NAME",
               help="for restricted: who may still use the service (repeatable)")
 @click.option("--url", default="", metavar="URL", help="link to the public source of the decision (https://...)")
 @click.option("--source", default="", help="the source in words (outlet, date)")
+@click.option("--speed-above-kmh", type=float, help="condition: only terminals faster than this (km/h)")
+@click.option("--days-abroad-above", type=float,
+              help="condition: only terminals more days than this outside their registered country")
+@click.option("--abroad-year", type=click.Choice(["rolling", "calendar"]), default="rolling", show_default=True,
+              help="the year --days-abroad-above counts in")
+@click.option("--offshore-above-nm", type=float, help="condition: only terminals at sea farther than this from land")
+@click.option("--plan", "plans", multiple=True, metavar="PLAN",
+              help="condition: only terminals on this plan (repeatable)")
+@click.option("--exempt-plan", "exempt_plans", multiple=True, metavar="PLAN",
+              help="condition: not terminals on this plan (repeatable)")
 @click.option("--db", type=click.Path(dir_okay=False), help=_DB_HELP)
-def set_command(territory, state, valid_from, valid_until, author, reason, allow, url, source, db):
+def set_command(territory, state, valid_from, valid_until, author, reason, allow, speed_above_kmh,
+                days_abroad_above, abroad_year, offshore_above_nm, plans, exempt_plans, url, source, db):
     """Record that TERRITORY is in STATE from --from (until --until).
 
     TERRITORY is an ISO 3166 alpha-3 code (UKR), a custom region name (or region:NAME),
-    terminal:ID or fleet:NAME. STATE is active, denied or restricted.
+    terminal:ID or fleet:NAME. STATE is active, denied or restricted. The condition options make the
+    rule apply only to the terminals and instants where they all hold, e.g. a speed limit:
+    `leosim policy set UKR denied --speed-above-kmh 75 --exempt-plan aviation ...`.
     """
     from ..policy.rules import Rule
     from ..policy.subjects import resolve_subject
@@ -80,12 +94,17 @@ def set_command(territory, state, valid_from, valid_until, author, reason, allow
     with _open(db) as store:
         known_regions = {r.key for r in store.rules() if r.kind == "region"}
         subject = resolve_subject(territory, known_regions)
+        when = {"speed_above_kmh": speed_above_kmh, "days_abroad_above": days_abroad_above,
+                "abroad_year": abroad_year, "offshore_above_nm": offshore_above_nm, "plans": plans,
+                "exempt_plans": exempt_plans}
+        conditional = any(v for k, v in when.items() if k != "abroad_year" and v not in (None, ()))
         rule = Rule(subject=subject, state=state, valid_from=start, valid_until=end, allow=tuple(allow),
-                    url=url, source=source)
+                    when=when if conditional else None, url=url, source=source)
         entry = store.set(rule, by=author, reason=reason)
     until = _iso(rule.valid_until) or "open"
-    click.echo(f"recorded entry #{entry.seq}: {subject} {state} from {_iso(rule.valid_from)} until {until} "
-               f"by {author}")
+    condition = f" when {rule.when.describe()}" if rule.when is not None else ""
+    click.echo(f"recorded entry #{entry.seq}: {subject} {state}{condition} from {_iso(rule.valid_from)} until "
+               f"{until} by {author}")
 
 
 @policy_group.command("show")
@@ -109,10 +128,11 @@ def show_command(at, as_of, db, as_json):
     if not rows:
         click.echo(f"no rules in force at {_iso(instant)} (default: denied)")
         return
-    for row in rows:
+    for row, rule in zip(rows, sorted(rules, key=lambda r: (r.subject, r.decided_at)), strict=True):
         row["allow"] = ",".join(row["allow"])
+        row["when"] = rule.when.describe() if rule.when is not None else ""
     sourced = [c for c in ("source", "url") if any(row[c] for row in rows)]  # only when a rule has one
-    click.echo(_table(rows, ["rule_id", "subject", "state", "allow", "from", "until", "decided_at", "by",
+    click.echo(_table(rows, ["rule_id", "subject", "state", "allow", "when", "from", "until", "decided_at", "by",
                              "reason", *sourced]))
 
 

@@ -233,7 +233,9 @@ class Router:
 
     def __init__(self, site_ecef_km, site_kind, *, mode: str = "isl", isls=None, site_up=None,
                  min_elevation_deg=None, max_gsl_length_km=None, max_isl_length_km=None,
-                 isl_shell_altitude_km=None, relay_kinds=("gateway",), fibre_km=None):
+                 isl_shell_altitude_km=None, relay_kinds=("gateway",), fibre_km=None, unlinked_sites=None):
+        # ``unlinked_sites``: indices of sites that never get GSLs (placeholders of moving terminals, which
+        # are routed as extra sites where their tracks put them).
         if mode not in MODES:
             raise LeosimInputError(f"unknown routing mode {mode!r}; accepted: {', '.join(MODES)}",
                                    field="mode")
@@ -273,6 +275,8 @@ class Router:
         self.gsl_site_mask = np.ones(n_site, bool)
         if mode == "user":
             self.gsl_site_mask &= self.site_kind != "pop"
+        if unlinked_sites is not None:
+            self.gsl_site_mask[np.asarray(unlinked_sites, dtype=np.int64)] = False
         self._gsl_sites = np.flatnonzero(self.gsl_site_mask)
         self.relay_site = None
         if mode == "ground-relay":

@@ -120,9 +120,15 @@ def entry_hash(entry: dict) -> str:
 
 
 def rule_to_json(rule: Rule) -> str:
-    return canonical_json({"subject": rule.subject, "state": rule.state, "from": _iso(rule.valid_from),
-                           "until": _iso(rule.valid_until), "allow": list(rule.allow),
-                           "decided_at": _iso(rule.decided_at), **_rule_sources(rule)})
+    """The rule as canonical JSON; a rule with a condition adds ``when`` (its set keys) and one with sources
+    adds ``url``/``source``, so the JSON and hashes of plain rules are what they were before (no schema
+    change)."""
+    value = {"subject": rule.subject, "state": rule.state, "from": _iso(rule.valid_from),
+             "until": _iso(rule.valid_until), "allow": list(rule.allow), "decided_at": _iso(rule.decided_at),
+             **_rule_sources(rule)}
+    if rule.when is not None:
+        value["when"] = rule.when.as_dict()
+    return canonical_json(value)
 
 
 # Sources of a rule (url, source): stored in the rule's JSON only when given, so no table changes (no
@@ -399,7 +405,8 @@ class PolicyStore:
         r = entry.rule
         return Rule(subject=r["subject"], state=r["state"], valid_from=r["from"], valid_until=r["until"],
                     allow=tuple(r["allow"]), decided_at=r["decided_at"], decided_by=entry.author,
-                    reason=entry.reason, rule_id=entry.rule_id, url=r.get("url", ""), source=r.get("source", ""))
+                    reason=entry.reason, rule_id=entry.rule_id, url=r.get("url", ""), source=r.get("source", ""),
+                    when=r.get("when"))
 
     def _replay(self, rows, as_of=None) -> dict[int, Rule]:
         cutoff = None if as_of is None else parse_utc(as_of, source="as_of")

@@ -10,7 +10,8 @@ from ..errors import LeosimInputError
 def resolve_subject(text: str, known_regions=()) -> str:
     """Canonical rule subject for a TERRITORY argument.
 
-    ``terminal:ID``, ``fleet:NAME`` and ``region:NAME`` pass through; an ISO alpha-3 code (any case) or a
+    ``terminal:ID``, ``fleet:NAME`` and ``region:NAME`` pass through; ``*`` or ``global`` gives ``*``
+    (every terminal, anywhere); an ISO alpha-3 code (any case) or a
     country's name gives the code; the name of a known region (``known_regions``: those the store's rules
     or the server's scenario already name, and the shipped territories' own regions) gives ``region:NAME``.
     Any other name raises :class:`LeosimInputError` with close matches: a *new* custom region must be
@@ -21,6 +22,8 @@ def resolve_subject(text: str, known_regions=()) -> str:
     from ..territory import Territories  # the territory layer sits beside policy; imported when used
 
     key = text.strip()
+    if key.lower() in ("*", "global"):
+        return "*"
     prefix, sep, rest = key.partition(":")
     if sep:
         if prefix in ("terminal", "fleet", "region") and rest.strip():

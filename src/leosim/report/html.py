@@ -306,6 +306,31 @@ def _map(tables, meta) -> str | None:
     return "".join(parts)
 
 
+def _mobility(tables, meta) -> str | None:
+    """Moving terminals and per-terminal rules: shown when something moves or a rule condition decided."""
+    from .tracks import moving_sites, service_changes, tracks_figure
+
+    access = usable(tables, "access", ("site_id", "status", "condition", "lat_deg", "lon_deg"))
+    if access is None:
+        return None
+    if not moving_sites(access) and not (access["condition"].astype(str) != "").any():
+        return None
+    parts = ["<p>Where moving terminals were at each instant, coloured by status (served green, denied red, "
+             "no route orange, no coverage grey), and every change between served and denied by policy: who "
+             "lost service, when, and by which rule and condition (speed, roaming, offshore, plan, or "
+             "<code>allow</code>: not on a restricted rule's allow list).</p>"]
+    drawn = tracks_figure(tables, meta)
+    if drawn is not None:
+        parts.append(_figure(drawn[1], drawn[0], "Map: moving terminals by status"))
+    changes = service_changes(tables)
+    if not changes.empty:
+        columns: list[Column] = [("Terminal", "name", fmt_text), ("When", "time_utc", fmt_time),
+                                 ("Change", "change", fmt_text), ("Condition", "condition", fmt_text),
+                                 ("Speed km/h", "speed_kmh", fmt_float(0)), ("Rule", "rule", fmt_text)]
+        parts.append(html_table(changes, columns))
+    return "".join(parts)
+
+
 def _coverage(tables, meta) -> str | None:
     coverage = usable(tables, "coverage", ("time_utc", "site_id", "visible_sats"))
     if coverage is None:
@@ -640,6 +665,7 @@ SECTIONS: tuple[tuple[str, str, Callable[[dict, dict], str | None]], ...] = (
     ("limitations", "What this model does not capture", _limitations),
     ("summary", "Summary", _summary),
     ("map", "Map: territories by service state", _map),
+    ("mobility", "Who lost service: moving terminals and rules per terminal", _mobility),
     ("coverage", "Satellites in view", _coverage),
     ("latency", "Latency", _latency),
     ("availability", "Availability", _availability),

@@ -27,7 +27,7 @@ class ChunkEngine:
         self.service = plan.service_engine
         self.sites = plan.sites
         self.terminals = plan.terminals
-        self.asked = self.service.fixed_terminals(plan.terminals, pop=plan.assigned_pop)
+        self.asked = plan.asked_terminals()
 
     def run(self, times: Times) -> dict[str, dict[str, np.ndarray]]:
         """Columns of ``coverage``, ``access`` (all variants) and ``latency`` for the instants of ``times``."""
@@ -99,7 +99,23 @@ class ChunkEngine:
             "rule": answer.rule_text().ravel().astype(str),
             "sat_id": np.where(first >= 0, plan.constellation.sat_id[np.maximum(first, 0)], -1).ravel(),
             "path": answer.path.ravel().astype(str),
+            **self._motion_columns(answer, n_variant),
         }
+
+    def _motion_columns(self, answer, n_variant: int) -> dict[str, np.ndarray]:
+        """Where each terminal was (moving ones follow their tracks; NaN where absent), its speed (0 for a
+        fixed terminal) and the deciding condition's name ('' for none)."""
+        motion = answer.motion
+        if motion is None:
+            lat = np.broadcast_to(self.sites.lat_deg[self.terminals], answer.visible_sats.shape)
+            lon = np.broadcast_to(self.sites.lon_deg[self.terminals], answer.visible_sats.shape)
+            speed = np.zeros(answer.visible_sats.shape)
+        else:
+            lat, lon, speed = motion.lat_deg.T, motion.lon_deg.T, motion.speed_kmh.T
+        return {"speed_kmh": np.tile(np.asarray(speed, np.float64).ravel(), n_variant),
+                "lat_deg": np.tile(np.asarray(lat, np.float64).ravel(), n_variant),
+                "lon_deg": np.tile(np.asarray(lon, np.float64).ravel(), n_variant),
+                "condition": answer.condition_names().ravel().astype(str)}
 
     def _latency_columns(self, times: Times, pairs) -> dict[str, np.ndarray]:
         """Named pairs under the baseline policy (:meth:`leosim.service.ServiceEngine.serve_pairs`)."""

@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 
 from ..errors import LeosimInputError, LeosimWarning, PropagationWarning
-from ..ground.sites import Sites, default_cities, default_gateways, default_pops
+from ..ground.sites import Sites, _slugify, default_cities, default_gateways, default_pops
 from ..policy.fleets import Fleet, PayerPeriod, Tenant
 from ..policy.rules import Rule, check_rules
 from ..service.rules import RuleBook
@@ -43,7 +43,8 @@ def _rule(spec: RuleSpec, *, decided_at=None) -> Rule:
     kwargs = {"subject": spec.subject, "state": spec.state, "valid_from": _instant(spec.from_),
               "valid_until": _instant(spec.until) if spec.until is not None else None,
               "allow": tuple(spec.allow), "decided_by": spec.by, "reason": spec.reason,
-              "url": spec.url, "source": spec.source}
+              "url": spec.url, "source": spec.source,
+              "when": spec.when.model_dump(exclude_none=True) if spec.when is not None else None}
     decided = decided_at if decided_at is not None else spec.decided_at
     if decided is not None:
         kwargs["decided_at"] = _instant(decided)
@@ -120,6 +121,11 @@ class Plan:
             files.append(("network.isl", self.path(spec.network.isl)))
         if spec.policy.store:
             files.append(("policy.store", self.path(spec.policy.store)))
+        for i, site in enumerate(spec.sites):
+            if site.track:
+                files.append((f"sites[{i}].track", self.path(site.track)))
+        for i, name in enumerate(spec.registry.files):
+            files.append((f"registry.files[{i}]", self.path(name)))
         return files
 
     def _check_files(self) -> None:
@@ -258,7 +264,8 @@ class Plan:
         labels: dict[str, tuple[str, str, str]] = {}
         origins = [(self.source, "sites")] + [(self.path(f.path), f"site_files[{i}]")
                                                for i, f in enumerate(self.spec.site_files)]
-        parts = [self._explicit_sites(labels), *self._file_sites(labels)]
+        parts = [self._explicit_sites(labels), *self._file_sites(labels), self._synthetic_sites(labels)]
+        origins.append((self.source, "registry.synthetic"))
         groups = self._group_sites(labels)
         origins += [(self.source, "site_groups")] * len(groups)
         origins += [(self._ground_source(key), f"ground.{key}") for key in ("gateways", "pops")]
@@ -321,15 +328,31 @@ class Plan:
         return {"fleet": fleet.astype(str), "tenant": tenant.astype(str), "group": group.astype(str),
                 "country3": country3.astype(str), "region": region.astype(str), "territory": territory.astype(str)}
 
+    def _synthetic_sites(self, labels) -> Sites:
+        """Terminals of ``[[registry.synthetic]]`` fleets, at their drawn places."""
+        synthetic = self._registry_and_synthetic[1]
+        if synthetic is None or synthetic.terminal_id.size == 0:
+            return Sites.from_arrays(names=[], lat_deg=[], lon_deg=[])
+        for site_id, fleet, group in zip(synthetic.terminal_id.tolist(), synthetic.fleet.tolist(),
+                                         synthetic.group.tolist(), strict=True):
+            labels[site_id] = (fleet, "", group)
+        return Sites.from_arrays(ids=synthetic.terminal_id, names=synthetic.terminal_id, kinds="terminal",
+                                 lat_deg=synthetic.lat_deg, lon_deg=synthetic.lon_deg)
+
     def _explicit_sites(self, labels) -> Sites:
         specs = self.spec.sites
         if not specs:
             return Sites.from_arrays(names=[], lat_deg=[], lon_deg=[])
+        # A moving terminal's site stands at its track's first fix (the sites table, maps); the service
+        # engine moves it along its track.
+        tracks = self.tracks
+        first = {i: (t.lat_deg[0], t.lon_deg[0], t.alt_m[0]) for i, t in tracks.items()}
+        place = [first.get(s.id or _slugify(s.name), (s.lat_deg, s.lon_deg, s.alt_m)) for s in specs]
         try:
             sites = Sites.from_arrays(ids=[s.id for s in specs] if all(s.id for s in specs) else None,
                                       names=[s.name for s in specs], kinds=[s.kind for s in specs],
-                                      lat_deg=[s.lat_deg for s in specs], lon_deg=[s.lon_deg for s in specs],
-                                      alt_m=[s.alt_m for s in specs])
+                                      lat_deg=[p[0] for p in place], lon_deg=[p[1] for p in place],
+                                      alt_m=[p[2] for p in place])
         except LeosimInputError as error:
             raise LeosimInputError(error.message, source=self.source, field=f"sites.{error.field}") from None
         for site_id, s in zip(sites.ids, specs, strict=True):
@@ -597,6 +620,38 @@ class Plan:
                           demand_mbps=cols["demand_mbps"].astype(np.float64),
                           activity=cols["activity"].astype(np.float64),
                           plan_cap_mbps=np.full(n, params.plan_cap_mbps))
+
+    @cached_property
+    def tracks(self) -> dict:
+        """``{site id: Track}`` of the moving ``[[sites]]`` (track files or generated routes)."""
+        from .mobility import site_tracks
+
+        return site_tracks(self.spec, base_dir=self.base_dir, source=self.source)
+
+    @cached_property
+    def registry(self):
+        """The scenario's :class:`~leosim.policy.registry.TerminalRegistry` (None without ``[registry]``)."""
+        return self._registry_and_synthetic[0]
+
+    @cached_property
+    def _registry_and_synthetic(self):
+        section = self.spec.registry
+        if not (section.files or section.terminals or section.synthetic):
+            return None, None
+        from .mobility import scenario_registry
+
+        return scenario_registry(self.spec, base_dir=self.base_dir, territories=self.territories,
+                                 source=self.source)
+
+    def asked_terminals(self):
+        """The service engine's :class:`~leosim.service.engine.Terminals` of this scenario: its terminal
+        sites, with tracks, registry and days-abroad histories when it has moving terminals or a registry."""
+        engine = self.service_engine
+        terminals = engine.fixed_terminals(self.terminals, pop=self.assigned_pop)
+        if not self.tracks and self.registry is None:
+            return terminals
+        return engine.with_mobility(terminals, tracks=self.tracks, registry=self.registry,
+                                    abroad_since=self.times.utc[0])
 
 
     def _checked_rule(self, spec: RuleSpec, where: str, **kwargs) -> Rule:

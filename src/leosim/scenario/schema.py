@@ -104,18 +104,48 @@ class GroundSpec(_Strict):
                                "weights), nearest where the feed does not list the country.")
 
 
+class RouteSpec(_Strict):
+    """``route`` of a ``[[sites]]`` entry: a generated track along great circles at a constant speed."""
+
+    waypoints: list[tuple[float, float]] = Field(min_length=2, description="[[lat, lon], ...], degrees.")
+    speed_kmh: float = Field(gt=0, le=5_000, description="Ground speed, km/h.")
+    start: Instant = Field(description="When the terminal leaves the first waypoint (UTC).")
+    alt_m: float = Field(0.0, ge=-500, le=20_000, description="Height, metres.")
+
+
 class SiteSpec(_Strict):
-    """``[[sites]]``: one explicit place."""
+    """``[[sites]]``: one explicit place, or a moving terminal (``track`` file or generated ``route``)."""
 
     id: str | None = Field(None, description="Unique id; defaults to a slug of the name.")
     name: str = Field(min_length=1)
-    lat_deg: float = Field(alias="lat", ge=-90, le=90, description="Latitude, degrees (WGS84).")
-    lon_deg: float = Field(alias="lon", ge=-180, le=180, description="Longitude, degrees (WGS84).")
+    lat_deg: float | None = Field(None, alias="lat", ge=-90, le=90,
+                                  description="Latitude, degrees (WGS84); not with track/route.")
+    lon_deg: float | None = Field(None, alias="lon", ge=-180, le=180,
+                                  description="Longitude, degrees (WGS84); not with track/route.")
     alt_m: float = Field(0.0, ge=-500, le=9_000, description="Height, metres.")
     kind: Literal["terminal", "gateway", "pop", "city"] = "terminal"
     fleet: str = Field("", description="Fleet the terminal belongs to (see [[policy.fleets]]).")
     tenant: str = Field("", description="Tenant (customer) of the terminal.")
     group: str = Field("", description="A label for grouping in the report (e.g. 'occupied', 'control').")
+    track: str | None = Field(None, description="A moving terminal's track: CSV (time_utc, lat_deg, lon_deg[, "
+                                                "alt_m]), GPX or GeoJSON LineString with properties.times; "
+                                                "relative to the scenario file.")
+    route: RouteSpec | None = Field(None, description="A generated track: waypoints, speed_kmh, start, alt_m.")
+    track_kind: Literal["aircraft", "ship", "vehicle", "drone", "other"] = Field(
+        "other", description="What moves (a label for tracks and routes).")
+
+    @model_validator(mode="after")
+    def _one_position(self):
+        point = self.lat_deg is not None or self.lon_deg is not None
+        given = [k for k, v in (("lat/lon", point), ("track", self.track is not None),
+                                ("route", self.route is not None)) if v]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of lat/lon, track, route (got {', '.join(given) or 'none'})")
+        if point and (self.lat_deg is None or self.lon_deg is None):
+            raise ValueError("give both lat and lon")
+        if (self.track is not None or self.route is not None) and self.kind != "terminal":
+            raise ValueError("only terminals move: track/route need kind = 'terminal'")
+        return self
 
 
 class SiteFileSpec(_Strict):
@@ -159,19 +189,38 @@ class RegionSpec(_Strict):
         return self
 
 
+class ConditionSpec(_Strict):
+    """``when`` of a rule: the rule applies only where all these hold (leosim.policy.conditions)."""
+
+    speed_above_kmh: float | None = Field(None, ge=0, description="Ground speed above this, km/h.")
+    days_abroad_above: float | None = Field(None, ge=0, description="More days than this outside the registered "
+                                                                    "country in the year.")
+    abroad_year: Literal["rolling", "calendar"] = Field("rolling", description="Year of days_abroad_above: the 365 "
+                                                                               "days up to the instant, or since 1 "
+                                                                               "January UTC.")
+    offshore_above_nm: float | None = Field(None, ge=0, description="At sea farther than this from land, "
+                                                                    "nautical miles.")
+    plans: list[str] = Field(default_factory=list, description="Only terminals on these plans (empty: any).")
+    exempt_plans: list[str] = Field(default_factory=list, description="Not terminals on these plans.")
+
+
 class RuleSpec(_Strict):
     """``[[policy.rules]]``: one decision."""
 
-    subject: str = Field(description="Alpha-3 code, region:NAME, fleet:NAME or terminal:ID.")
+    subject: str = Field(description="Alpha-3 code, region:NAME, fleet:NAME, terminal:ID or `*` (every terminal).")
     state: Literal["active", "denied", "restricted"]
     from_: Instant = Field(alias="from")
     until: Instant | None = None
-    allow: list[str] = Field(default_factory=list, description="Tenants/fleets a restricted rule lets through.")
+    allow: list[str] = Field(default_factory=list, description="Tenants/fleets a restricted rule lets through; "
+                                                               "`registered`, `registered:ISO3` and `plan:NAME` "
+                                                               "read the registry.")
     decided_at: Instant | None = None
     by: str = ""
     reason: str = ""
     url: str = Field("", description="Link to the public source of the decision (shown in the report).")
     source: str = Field("", description="The source in words (outlet, date).")
+    when: ConditionSpec | None = Field(None, description="Conditions per terminal and instant (speed, days "
+                                                         "abroad, offshore distance, plans).")
 
 
 class PayerSpec(_Strict):
@@ -208,6 +257,50 @@ class PolicySpec(_Strict):
     store: str | None = Field(None, description="A policy SQLite store whose rules are added.")
     rules: list[RuleSpec] = Field(default_factory=list)
     fleets: list[FleetSpec] = Field(default_factory=list)
+
+
+class RegistryEntrySpec(_Strict):
+    """``[[registry.terminals]]``: one terminal of the registry."""
+
+    terminal_id: str = Field(min_length=1, description="A site id or a synthesised terminal's id.")
+    owner: str = ""
+    tenant: str = ""
+    country: str = Field("", description="Registered country, ISO 3166 alpha-3.")
+    plan: str = Field("", description="residential, roam, maritime, aviation, military, or free text.")
+    registered_on: Instant | None = Field(None, description="Registration instant; absent: listed, not registered.")
+
+
+class SyntheticFleetSpec(_Strict):
+    """``[[registry.synthetic]]``: N terminals spread over a territory or a box, a share registered."""
+
+    id_prefix: str = Field(min_length=1, description="Ids are this plus a zero-padded number.")
+    count: int = Field(ge=1, le=1_000_000)
+    territory: str | None = Field(None, description="Alpha-3 code or custom region name to spread over.")
+    box: tuple[float, float, float, float] | None = Field(None, description="[lon_min, lat_min, lon_max, lat_max].")
+    share_registered: float = Field(ge=0, le=1, description="Share of the terminals registered.")
+    registered_on: Instant = Field("2026-01-01", description="Registration instant of the registered ones.")
+    country: str = Field("", description="Registered country, ISO 3166 alpha-3.")
+    plan: str = "residential"
+    owner: str = ""
+    tenant: str = ""
+    fleet: str = ""
+    group: str = ""
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _one_area(self):
+        if (self.territory is None) == (self.box is None):
+            raise ValueError("give exactly one of territory, box")
+        return self
+
+
+class RegistrySpec(_Strict):
+    """``[registry]``: the terminal registry (owner, registered country, plan, registration date)."""
+
+    files: list[str] = Field(default_factory=list, description="Registry files (CSV or TOML), relative to the "
+                                                               "scenario file.")
+    terminals: list[RegistryEntrySpec] = Field(default_factory=list)
+    synthetic: list[SyntheticFleetSpec] = Field(default_factory=list)
 
 
 class PairSpec(_Strict):
@@ -348,6 +441,7 @@ class ScenarioSpec(_Strict):
     site_files: list[SiteFileSpec] = Field(default_factory=list)
     site_groups: list[SiteGroupSpec] = Field(default_factory=list)
     regions: list[RegionSpec] = Field(default_factory=list)
+    registry: RegistrySpec = RegistrySpec()
     policy: PolicySpec = PolicySpec()
     pairs: list[PairSpec] = Field(default_factory=list)
     whatif: list[WhatIfSpec] = Field(default_factory=list)
@@ -358,8 +452,9 @@ class ScenarioSpec(_Strict):
 
     @model_validator(mode="after")
     def _has_sites(self):
-        if not self.sites and not self.site_groups and not self.site_files:
-            raise ValueError("a scenario needs [[sites]], [[site_files]] or [[site_groups]]")
+        if not self.sites and not self.site_groups and not self.site_files and not self.registry.synthetic:
+            raise ValueError("a scenario needs [[sites]], [[site_files]], [[site_groups]] or "
+                             "[[registry.synthetic]]")
         return self
 
 
@@ -480,18 +575,46 @@ def line_of(text: str, loc) -> int | None:
 
 
 def schema_reference() -> str:
-    """The scenario schema as Markdown: one section per table, one row per key."""
+    """The scenario schema as Markdown: one section per table (nested tables too, e.g.
+    ``policy.rules.when``), one row per key."""
     out = ["# Scenario file reference", "",
            "Generated from `leosim.scenario.schema` (run `leosim schema`). Unknown keys are errors.", ""]
-    for name in ScenarioSpec.model_fields:
-        model = _model_at((name,))
-        if model is None:
-            continue
-        out += [f"## `{name}`", "", (model.__doc__ or "").strip(), "", "| key | type | default | meaning |",
-                "|---|---|---|---|"]
+
+    seen: dict[type[BaseModel], str] = {}
+
+    def section(path: str, model: type[BaseModel]) -> None:
+        if model in seen:
+            out.extend([f"## `{path}`", "", f"As `{seen[model]}`.", ""])
+            return
+        seen[model] = path
+        out.extend([f"## `{path}`", "", (model.__doc__ or "").strip(), "", "| key | type | default | meaning |",
+                    "|---|---|---|---|"])
+        nested = []
         for key, sub in model.model_fields.items():
             default = "required" if sub.is_required() else repr(sub.get_default(call_default_factory=True))
             kind = str(sub.annotation).replace("typing.", "").replace("<class '", "").replace("'>", "")
+            kind = kind.replace("leosim.scenario.schema.", "")
             out.append(f"| `{sub.alias or key}` | `{kind}` | {default} | {sub.description or ''} |")
+            inner = _nested_model(sub.annotation)
+            if inner is not None:
+                nested.append((f"{path}.{sub.alias or key}", inner))
         out.append("")
+        for inner_path, inner in nested:
+            section(inner_path, inner)
+
+    for name in ScenarioSpec.model_fields:
+        model = _model_at((name,))
+        if model is not None:
+            section(name, model)
     return "\n".join(out)
+
+
+def _nested_model(annotation) -> type[BaseModel] | None:
+    """The pydantic model inside a field's annotation (``Model``, ``list[Model]``, ``Model | None``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _nested_model(arg)
+        if found is not None:
+            return found
+    return None

@@ -19,8 +19,9 @@ NO_TERRITORY_NAME = "(outside any territory)"
 
 def availability(access: pd.DataFrame, sites: pd.DataFrame) -> pd.DataFrame:
     """Per site and per territory: fractions of instants covered / routable / allowed / served, and the
-    downtime split into no coverage, no route and denied (baseline variant only)."""
-    base = access[access["variant"] == "baseline"].merge(
+    downtime split into no coverage, no route and denied (baseline variant only; instants where a moving
+    terminal is absent, off its track, are not counted)."""
+    base = access[(access["variant"] == "baseline") & (access["status"] != "absent")].merge(
         sites[["site_id", "name", "territory"]], on="site_id", how="left")
     rows = []
     for scope, key_column in (("site", "site_id"), ("territory", "territory")):

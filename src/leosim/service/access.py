@@ -100,7 +100,14 @@ def access_at(lat_deg: float | None = None, lon_deg: float | None = None, at=Non
                                         or RuleBook.landing_default_state)
     position = (engine.positions_km(instant)[0] if position_km is None
                 else np.asarray(position_km, dtype=np.float64))
-    if site is not None:
+    j = 0
+    plan = getattr(scenario, "plan", scenario) if scenario is not None else None
+    if site is not None and plan is not None and (plan.tracks or plan.registry is not None):
+        # The scenario's terminals as a run sees them (tracks, registry): a moving terminal where its track
+        # puts it at ``at``, with its rule conditions.
+        place = plan.asked_terminals()
+        j = int(np.flatnonzero(place.ids == engine.sites.ids[engine.sites.index_of(site)])[0])
+    elif site is not None:
         place = engine.fixed_terminals([engine.sites.index_of(site)])
     else:
         if lat_deg is None or lon_deg is None:
@@ -109,7 +116,7 @@ def access_at(lat_deg: float | None = None, lon_deg: float | None = None, at=Non
                               tenant=tenant)
     place, reason = engine.assign_pops(place, instant.utc[0])
     answer = engine.serve(instant, position[None], [book], place)
-    return {**answer_dict(engine, place, answer, instant, 0), "pop_reason": str(reason[0])}
+    return {**answer_dict(engine, place, answer, instant, j), "pop_reason": str(reason[j])}
 
 
 def answer_dict(engine: ServiceEngine, terminals, answer, times: Times, j: int, k: int = 0, b: int = 0) -> dict:
@@ -119,13 +126,15 @@ def answer_dict(engine: ServiceEngine, terminals, answer, times: Times, j: int, 
     routable = bool(answer.routable[b, k, j])
     ids = engine.sites.ids
     country, region = str(terminals.country3[j]), str(terminals.region[j])
+    if answer.motion is not None:                       # a moving terminal: where its track puts it
+        country, region = str(answer.motion.country3[j, k]), str(answer.motion.region[j, k])
     return {
         "territory": region or country, "visible_sats": int(answer.visible_sats[k, j]),
         "covered": bool(answer.covered[b, k, j]), "routable": routable,
         "rtt_ms": float(answer.rtt_ms[b, k, j]) if routable else None,
         "gateway": str(ids[answer.gateway[b, k, j]]) if routable else None,
         "pop": str(ids[answer.pop[b, k, j]]) if routable else None,
-        "allowed": bool(answer.allowed[b, k, j]), "rule": str(book.texts()[rule]),
+        "allowed": bool(answer.allowed[b, k, j]), "rule": str(answer.rule_text()[b, k, j]),
         "status": str(answer.status[b, k, j]), "default_state": book.default_state,
         "source": book.source_of(rule), "country": country, "region": region, "state": book.state_of(rule),
         "time_utc": str(times.iso[k]),

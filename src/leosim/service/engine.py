@@ -12,7 +12,14 @@ answers, per (rule book, instant, terminal):
 4. **the verdict**: allowed or not, and the deciding rule (:func:`leosim.policy.rules.evaluate`), worded
    by :mod:`leosim.service.rules`;
 5. **the status**: ``no_coverage`` (nothing in view), ``no_route`` (in view, but no way to a gateway with
-   landing rights and on to a PoP), ``denied`` (reachable, switched off by a rule) or ``ok``.
+   landing rights and on to a PoP), ``denied`` (reachable, switched off by a rule) or ``ok``; a moving
+   terminal outside its track's time span is ``absent`` (no position: nothing is computed for it).
+
+Moving terminals (:class:`Mobility`: tracks, the terminal registry, days-abroad histories) are routed as
+extra sites placed where their tracks put them at each instant, sharing the instant's satellite geometry
+and routing call with the fixed terminals; their territory is located at each instant, and the rules'
+conditions (speed, days abroad, distance offshore, plan, registration) are evaluated per terminal and
+instant (:func:`leosim.policy.rules.decide`), the deciding condition reported beside the rule.
 
 ``leosim run`` (the scenario's per-chunk tables), ``access_at`` / ``leosim access`` and every
 ``leosim serve`` endpoint call this engine; none holds a copy of its logic. The engine is built once per
@@ -23,15 +30,20 @@ and shared by every rule book, and routes once per distinct set of landing right
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..constants import DEFAULT_MIN_ELEVATION_DEG
 from ..ground.sites import Sites
+from ..ground.tracks import Tracks
 from ..network.paths import path_strings
 from ..network.routing import ExtraSites, Router, StepRoutes
-from ..policy.rules import evaluate, landing_rights
+from ..policy.conditions import ALLOW, CONDITION_NAMES
+from ..policy.registry import TerminalRegistry
+from ..policy.roaming import Histories
+from ..policy.rules import decide, evaluate, landing_rights
+from ..policy.terminal_inputs import condition_inputs
 from ..timebase import Times
 from .rules import RuleBook
 
@@ -41,6 +53,10 @@ to a gateway with landing rights and a PoP; reachable but switched off by policy
 
 NEAREST_REASON = 'nearest: best PoP ([ground] pop_assignment = "nearest")'
 """``pop_reason`` of a terminal sent to its best PoP."""
+
+ABSENT = "absent"
+"""Status of a moving terminal at an instant outside its track's time span (not one of :data:`STATUSES`,
+which are those of present terminals)."""
 
 TERMINAL_KINDS = ("terminal", "city")
 """Site kinds whose service is analysed (cities are terminals placed at a city)."""
@@ -84,6 +100,38 @@ class NetworkSettings:
 
 
 @dataclass(frozen=True)
+class Mobility:
+    """What rule conditions and moving terminals need beyond a terminal's fixed labels.
+
+    ``tracks``: :class:`~leosim.ground.tracks.Tracks` of the moving terminals (None: none move), terminal
+    ``moving[e]`` (a position in :class:`Terminals`) following ``tracks.tracks[e]`` and routed as extra
+    site ``e``; ``registry``: the :class:`~leosim.policy.registry.TerminalRegistry` (plans,
+    registrations, registered countries); ``history``: days-abroad histories of all the terminals
+    (:class:`~leosim.policy.roaming.Histories`), needed only when a rule counts days abroad.
+    """
+
+    tracks: Tracks | None = None
+    moving: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    registry: TerminalRegistry | None = None
+    history: Histories | None = None
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Where the terminals are at each instant, ``(n, T)`` each: ``present`` (False only for a moving
+    terminal outside its track's span), ``lat_deg``/``lon_deg``/``alt_m``, ``speed_kmh`` (0 for fixed),
+    ``country3``/``region`` (located at each instant for moving terminals; '' where absent)."""
+
+    present: np.ndarray
+    lat_deg: np.ndarray
+    lon_deg: np.ndarray
+    alt_m: np.ndarray
+    speed_kmh: np.ndarray
+    country3: np.ndarray
+    region: np.ndarray
+
+
+@dataclass(frozen=True)
 class Terminals:
     """The terminals whose service is asked about, ``(n,)`` each.
 
@@ -100,6 +148,7 @@ class Terminals:
     tenant: np.ndarray
     pop: np.ndarray
     extra: ExtraSites | None = None
+    mobility: Mobility | None = None
 
     def __len__(self) -> int:
         return int(self.site.size)
@@ -113,11 +162,13 @@ class Terminals:
 @dataclass(frozen=True)
 class Verdicts:
     """Policy for terminals over instants: ``allowed`` and deciding ``rule`` index (``-1``: the default)
-    ``(terminal, time)``; ``landing`` ``(gateway, time)`` in the engine's gateway order."""
+    ``(terminal, time)``; ``landing`` ``(gateway, time)`` in the engine's gateway order; ``condition``
+    ``(terminal, time)`` int8 code of the deciding condition (:data:`~leosim.policy.conditions.CONDITION_NAMES`)."""
 
     allowed: np.ndarray
     rule: np.ndarray
     landing: np.ndarray
+    condition: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +192,15 @@ class ServiceAnswer:
     node_paths: tuple | None = None
     """With ``serve(..., keep_paths=True)``: per rule book, per instant, the ``(n, L)`` int64 route rows
     (Hypatia node ids, right-aligned, -1 padded) the capacity model loads."""
+    condition: np.ndarray | None = None
+    motion: Motion | None = None
+
+    @property
+    def present(self) -> np.ndarray:
+        """``(T, n)`` whether each terminal has a position (False only for moving terminals off their track)."""
+        if self.motion is None:
+            return np.ones(self.visible_sats.shape, dtype=bool)
+        return self.motion.present.T
 
     @property
     def covered(self) -> np.ndarray:
@@ -152,18 +212,34 @@ class ServiceAnswer:
 
     @property
     def status(self) -> np.ndarray:
-        """``(B, T, n)`` one of :data:`STATUSES`."""
+        """``(B, T, n)`` one of :data:`STATUSES`, or :data:`ABSENT` for a moving terminal off its track."""
         status = np.full(self.rtt_ms.shape, "ok", dtype=object)
         status[~self.allowed] = "denied"
         status[~self.routable] = "no_route"
         status[~self.covered] = "no_coverage"
+        status[:, ~self.present] = ABSENT
         return status.astype(str)
 
+    def condition_names(self) -> np.ndarray:
+        """``(B, T, n)`` the deciding condition's name ('' for none; see
+        :data:`~leosim.policy.conditions.CONDITION_NAMES`)."""
+        if self.condition is None:
+            return np.full(self.rule.shape, "", dtype=object)
+        return np.array(CONDITION_NAMES, dtype=object)[self.condition]
+
     def rule_text(self) -> np.ndarray:
-        """``(B, T, n)`` the wording of each deciding rule (:mod:`leosim.service.rules`)."""
+        """``(B, T, n)`` the wording of each deciding rule (:mod:`leosim.service.rules`); a restricted rule
+        that refused the terminal adds which allow list it was not on; '' where the terminal is absent."""
         out = np.empty(self.rule.shape, dtype=object)
         for b, book in enumerate(self.books):
             out[b] = book.texts()[self.rule[b]]
+            if self.condition is not None:
+                refused = self.condition[b] == ALLOW
+                if refused.any():
+                    lists = np.array([f" (not allowed: {', '.join(r.allow)})" for r in book.rules] + [""],
+                                     dtype=object)
+                    out[b][refused] = out[b][refused] + lists[self.rule[b][refused]]
+        out[:, ~self.present] = ""
         return out
 
     def source(self) -> np.ndarray:
@@ -200,11 +276,14 @@ class ServiceEngine:
 
     ``sites``: every fixed site; ``country3``, ``region``, ``fleet``, ``tenant``: ``(M,)`` per site;
     ``territories``: a :class:`~leosim.territory.territories.Territories` to locate places (default: the
-    shipped one, loaded when first needed).
+    shipped one, loaded when first needed); ``moving_sites``: indices of sites that stand for moving
+    terminals (their first fix): the router gives them no GSLs of their own, since they are routed as
+    extra sites where their tracks put them (:meth:`with_mobility`).
     """
 
     def __init__(self, sites: Sites, *, network: NetworkSettings, country3=None, region=None, fleet=None,
-                 tenant=None, territories=None, constellation=None, knot_spacing_s: float | None = None):
+                 tenant=None, territories=None, constellation=None, knot_spacing_s: float | None = None,
+                 moving_sites=None):
         import threading
 
         self.sites = sites
@@ -226,7 +305,7 @@ class ServiceEngine:
                         network.terminal_min_elevation_deg)
         self.router = Router(sites.ecef_km, sites.kinds, mode="user", isls=network.isls, site_up=sites.up,
                              min_elevation_deg=mask, max_isl_length_km=network.max_isl_length_km,
-                             fibre_km=network.fibre_km)
+                             fibre_km=network.fibre_km, unlinked_sites=moving_sites)
         self._pair_routers: dict[str, Router] = {}
         self._lock = threading.Lock()  # guards the lazily built pair routers (the server's threads share them)
 
@@ -238,9 +317,11 @@ class ServiceEngine:
         network = NetworkSettings.from_spec(plan.spec.network, isls=plan.isls, fibre_km=plan.fibre_km,
                                             pop_assignment=plan.spec.ground.pop_assignment,
                                             pop_assignment_date=plan.times.utc[0])
+        moving = [plan.sites.index_of(site_id) for site_id in plan.tracks]
         return cls(plan.sites, network=network, country3=attrs["country3"], region=attrs["region"],
                    fleet=attrs["fleet"], tenant=attrs["tenant"], territories=plan.territories,
-                   constellation=plan.constellation, knot_spacing_s=plan.knot_spacing_s)
+                   constellation=plan.constellation, knot_spacing_s=plan.knot_spacing_s,
+                   moving_sites=moving or None)
 
     def positions_km(self, times: Times) -> np.ndarray:
         """Satellite ITRS positions at ``times``, ``(T, N, 3)`` km, propagated the way the scenario's run
@@ -301,15 +382,98 @@ class ServiceEngine:
         return replace(terminals, pop=pop), np.asarray(why, dtype=object)
 
     # ----- policy ----------------------------------------------------------------------------------------
-    def verdicts(self, book: RuleBook, terminals: Terminals, times: Times) -> Verdicts:
-        """Allowed/deciding rule per (terminal, instant) and landing rights per (gateway, instant)."""
-        allowed, rule = evaluate(book.rules, territory=terminals.country3, region=terminals.region,
-                                 fleet=terminals.fleet, terminal_id=terminals.ids, tenant=terminals.tenant,
-                                 instants=times, default_state=book.default_state, check=False)
+    def with_mobility(self, terminals: Terminals, *, tracks=None, registry: TerminalRegistry | None = None,
+                      abroad_since=None) -> Terminals:
+        """``terminals`` (fixed) with :class:`Mobility`: ``tracks`` ``{terminal id: Track}`` of those that
+        move (routed as extra sites, numbered in the order of ``terminals``), the ``registry``, and their
+        days-abroad histories (a fixed terminal outside its registered country counts as abroad from
+        ``abroad_since``, e.g. the scenario window's start, the same for every chunk)."""
+        from ..policy.roaming import AbroadHistory
+
+        tracks = dict(tracks or {})
+        ids = terminals.ids.astype(str)
+        moving = np.flatnonzero(np.isin(ids, list(tracks)))
+        packed = Tracks([tracks[i] for i in ids[moving].tolist()]) if moving.size else None
+        site = terminals.site.copy()
+        site[moving] = len(self.sites) + np.arange(moving.size)
+        fixed = np.setdiff1d(np.arange(len(terminals)), moving)
+        history = None
+        if registry is not None:
+            home = registry.columns(ids)["country"]
+            since = np.full(fixed.size, np.datetime64(abroad_since if abroad_since is not None else "1970-01-01",
+                                                      "ns"))
+            abroad = (home[fixed] != "") & (terminals.country3[fixed] != home[fixed])
+            parts = [AbroadHistory.fixed(abroad, since)]
+            index = [fixed]
+            if packed is not None:
+                parts.append(AbroadHistory.from_tracks(packed, home[moving], self.territories))
+                index.append(moving)
+            history = Histories(tuple(parts), tuple(index), len(terminals))
+        mobility = Mobility(tracks=packed, moving=moving, registry=registry, history=history)
+        return Terminals(site=site, ids=terminals.ids, country3=terminals.country3, region=terminals.region,
+                         fleet=terminals.fleet, tenant=terminals.tenant, pop=terminals.pop, extra=terminals.extra,
+                         mobility=mobility)
+
+    def motion(self, terminals: Terminals, times: Times) -> Motion | None:
+        """Positions, speeds and territories of ``terminals`` at ``times`` (None without :class:`Mobility`)."""
+        mobility = terminals.mobility
+        if mobility is None:
+            return None
+        n, n_t = len(terminals), len(times)
+        fixed_site = np.minimum(terminals.site, len(self.sites) - 1)
+        lat = np.repeat(self.sites.lat_deg[fixed_site][:, None], n_t, 1).astype(np.float64)
+        lon = np.repeat(self.sites.lon_deg[fixed_site][:, None], n_t, 1).astype(np.float64)
+        alt = np.repeat(np.asarray(self.sites.alt_m, dtype=np.float64)[fixed_site][:, None], n_t, 1)
+        speed = np.zeros((n, n_t))
+        present = np.ones((n, n_t), dtype=bool)
+        country3 = np.repeat(terminals.country3[:, None], n_t, 1).astype(object)
+        region = np.repeat(terminals.region[:, None], n_t, 1).astype(object)
+        if mobility.tracks is not None and mobility.moving.size:
+            sample = mobility.tracks.at(times)
+            rows = mobility.moving
+            lat[rows], lon[rows], alt[rows] = sample.lat_deg, sample.lon_deg, sample.alt_m
+            speed[rows], present[rows] = sample.speed_kmh, sample.present
+            hits = self.territories.locate(sample.lat_deg, sample.lon_deg)
+            country3[rows], region[rows] = hits.country, hits.region
+        return Motion(present=present, lat_deg=lat, lon_deg=lon, alt_m=alt, speed_kmh=speed,
+                      country3=country3.astype(str), region=region.astype(str))
+
+    def verdicts(self, book: RuleBook, terminals: Terminals, times: Times, motion: Motion | None = None) -> Verdicts:
+        """Allowed/deciding rule per (terminal, instant) and landing rights per (gateway, instant); with
+        :class:`Mobility`, rule conditions are evaluated per terminal and instant (``motion``: default
+        :meth:`motion`)."""
         landing, _ = landing_rights(book.rules, territory=self.country3[self.gateways],
                                     region=self.region[self.gateways], instants=times,
                                     default_state=book.landing_default_state, check=False)
-        return Verdicts(np.asarray(allowed, bool), np.asarray(rule, np.int64), np.asarray(landing, bool))
+        landing = np.asarray(landing, bool)
+        common = {"fleet": terminals.fleet, "terminal_id": terminals.ids, "tenant": terminals.tenant,
+                  "default_state": book.default_state, "check": False}
+        mobility = terminals.mobility
+        if mobility is None:
+            allowed, rule = evaluate(book.rules, territory=terminals.country3, region=terminals.region,
+                                     instants=times, **common)
+            return Verdicts(np.asarray(allowed, bool), np.asarray(rule, np.int64), landing,
+                            np.zeros(np.shape(allowed), np.int8))
+        motion = motion if motion is not None else self.motion(terminals, times)
+        inputs = condition_inputs(book.rules, terminal_id=terminals.ids, instants=times, registry=mobility.registry,
+                                  lat_deg=motion.lat_deg, lon_deg=motion.lon_deg, country=motion.country3,
+                                  speed_kmh=motion.speed_kmh, history=mobility.history)
+        if mobility.tracks is None:
+            decision = decide(book.rules, territory=terminals.country3, region=terminals.region, instants=times,
+                              **common, **inputs)
+            return Verdicts(decision.allowed, decision.rule_index.astype(np.int64), landing, decision.condition)
+        # Moving terminals change territory from instant to instant: one verdict per instant.
+        n, n_t = len(terminals), len(times)
+        allowed = np.zeros((n, n_t), bool)
+        rule = np.full((n, n_t), -1, np.int64)
+        condition = np.zeros((n, n_t), np.int8)
+        for k in range(n_t):
+            step = {key: _instant_slice(value, k) for key, value in inputs.items()}
+            one = decide(book.rules, territory=motion.country3[:, k], region=motion.region[:, k],
+                         instants=times[k:k + 1], **common, **step)
+            allowed[:, k], rule[:, k], condition[:, k] = one.allowed[:, 0], one.rule_index[:, 0], one.condition[:, 0]
+        allowed &= motion.present
+        return Verdicts(allowed, rule, landing, condition)
 
     # ----- service ---------------------------------------------------------------------------------------
     def serve(self, times: Times, position_km, books: Sequence[RuleBook], terminals: Terminals, *,
@@ -320,7 +484,9 @@ class ServiceEngine:
         books = tuple(books)
         position_km = np.asarray(position_km, dtype=np.float64)
         n_book, n_t, n = len(books), len(times), len(terminals)
-        verdicts = [self.verdicts(book, terminals, times) for book in books]
+        motion = self.motion(terminals, times)
+        verdicts = [self.verdicts(book, terminals, times, motion) for book in books]
+        moving = terminals.mobility.moving if terminals.mobility is not None else np.zeros(0, np.int64)
         shape = (n_book, n_t, n)
         rtt = np.full(shape, np.nan)
         gateway = np.full(shape, -1, np.int64)
@@ -328,11 +494,21 @@ class ServiceEngine:
         first_sat = np.full(shape, -1, np.int64)
         path = np.full(shape, "", dtype=object)
         visible = np.zeros((n_t, n), np.int64)
-        n_layout = len(self.sites) + (0 if terminals.extra is None else terminals.extra.count)
+        n_extra = moving.size if moving.size else (0 if terminals.extra is None else terminals.extra.count)
+        n_layout = len(self.sites) + n_extra
         node_paths = [[None] * n_t for _ in books] if keep_paths else None
         for k in range(n_t):
             position = position_km[k]
-            gsl = self.router.gsl_edges(position, terminals.extra)
+            extra = terminals.extra
+            if moving.size:
+                # Moving terminals where their tracks put them now; absent ones parked at (0, 0), their
+                # answers blanked below.
+                here = motion.present[moving, k]
+                extra = ExtraSites.from_geodetic(np.where(here, motion.lat_deg[moving, k], 0.0),
+                                                 np.where(here, motion.lon_deg[moving, k], 0.0),
+                                                 np.where(here, motion.alt_m[moving, k], 0.0) / 1000.0,
+                                                 self.network.terminal_min_elevation_deg)
+            gsl = self.router.gsl_edges(position, extra)
             # Coverage from the GSL edges: a terminal's GSLs are exactly the satellites at or above its mask.
             visible[k] = np.bincount(gsl[0], minlength=n_layout)[terminals.site]
             done: dict[bytes, StepRoutes] = {}
@@ -341,18 +517,25 @@ class ServiceEngine:
                 key = np.packbits(landing).tobytes()
                 if key not in done:
                     done[key] = self.router.route(position, terminals.site, terminals.pop, gsl_edges=gsl,
-                                                  landing=landing, extra_sites=terminals.extra)
+                                                  landing=landing, extra_sites=extra)
                 routes = done[key]
                 rtt[b, k], gateway[b, k], pop[b, k] = routes.rtt_ms, routes.gateway, routes.dst
                 first_sat[b, k] = first_satellite(routes.paths, position.shape[0])
                 path[b, k] = path_strings(routes.paths)
                 if node_paths is not None:
                     node_paths[b][k] = routes.paths
+        if motion is not None:
+            absent = ~motion.present.T                       # (T, n)
+            visible[absent] = 0
+            rtt[:, absent], gateway[:, absent], pop[:, absent], first_sat[:, absent] = np.nan, -1, -1, -1
+            path[:, absent] = ""
         return ServiceAnswer(books=books, visible_sats=visible, rtt_ms=rtt, gateway=gateway, pop=pop,
                              first_sat=first_sat, path=path.astype(str),
                              allowed=np.stack([v.allowed.T for v in verdicts]).reshape(shape),
                              rule=np.stack([v.rule.T for v in verdicts]).reshape(shape),
-                             node_paths=None if node_paths is None else tuple(tuple(p) for p in node_paths))
+                             node_paths=None if node_paths is None else tuple(tuple(p) for p in node_paths),
+                             condition=np.stack([v.condition.T for v in verdicts]).reshape(shape),
+                             motion=motion)
 
     # ----- named pairs -----------------------------------------------------------------------------------
     def pair_router(self, mode: str | None = None) -> Router:
@@ -407,6 +590,15 @@ class ServiceEngine:
         """User-mode routes from fixed sites ``src`` to PoPs ``dst`` (-1: the best) at one instant, with
         the gateways' ``landing`` rights ``(G,)``."""
         return self.router.route(position_km, src, dst, landing=landing)
+
+
+def _instant_slice(value, k: int):
+    """Column ``k`` of a per-(terminal, instant) input, kept 2-D; per-terminal inputs pass through."""
+    if isinstance(value, dict):
+        return {key: _instant_slice(v, k) for key, v in value.items()}
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        return value[:, k:k + 1]
+    return value
 
 
 def first_satellite(paths: np.ndarray, n_sat: int) -> np.ndarray:

@@ -33,7 +33,10 @@ SOURCES = ("scenario", "store", "default")
 
 def describe_rule(rule: Rule) -> str:
     """One line naming a rule: subject, state, window, who decided and why."""
-    text = f"{rule.subject} {rule.state} from {str(rule.valid_from)[:10]}"
+    text = f"{rule.subject} {rule.state}"
+    if rule.when is not None:
+        text += f" when {rule.when.describe()}"
+    text += f" from {str(rule.valid_from)[:10]}"
     if rule.valid_until is not None:
         text += f" until {str(rule.valid_until)[:10]}"
     if rule.decided_by:

@@ -103,6 +103,22 @@ def sites(request: Request, _: Reader) -> dict:
     return {"sites": _state(request).sites_list()}
 
 
+class MovingTerminal(BaseModel):
+    """A moving terminal at one instant (``null`` position and speed when absent, off its track)."""
+
+    id: str
+    lat_deg: float | None = Field(description="degrees (WGS84)")
+    lon_deg: float | None = Field(description="degrees (WGS84)")
+    speed_kmh: float | None = Field(description="ground speed along the track, km/h")
+    status: Literal["ok", "no_coverage", "no_route", "denied", "absent"]
+
+
+@router.get("/terminals", summary="Moving terminals at one instant: where they are, how fast, their status",
+            response_model=list[MovingTerminal])
+def terminals(request: Request, _: Reader, t: TimeParam) -> list[dict]:
+    return _state(request).moving_terminals(instant(t))
+
+
 @router.get("/access", summary="What one place gets at one instant (as `leosim access --json`)")
 def access(request: Request, _: Reader, lat: Annotated[float, Query(ge=-90.0, le=90.0, description="degrees")],
            lon: Annotated[float, Query(ge=-180.0, le=180.0, description="degrees")], t: TimeParam) -> dict:
@@ -151,7 +167,8 @@ def _rule_row(rule, source: str) -> dict:
     return {"rule_id": rule.rule_id, "subject": rule.subject, "state": rule.state, "allow": list(rule.allow),
             "from": when(rule.valid_from), "until": when(rule.valid_until), "decided_at": when(rule.decided_at),
             "by": rule.decided_by, "reason": rule.reason, "source": source,
-            "url": rule.url, "citation": rule.source}  # "source" is where the rule comes from (store/scenario)
+            "url": rule.url, "citation": rule.source,  # "source" is where the rule comes from (store/scenario)
+            "when": rule.when.as_dict() if rule.when is not None else None}
 
 
 @router.get("/policy", summary="Rules in force at an instant (store and scenario)")
@@ -192,6 +209,22 @@ def policy_verify(request: Request, _: Reader,
             "broken": None if broken is None else {"seq": broken.seq, "reason": broken.reason}}
 
 
+class PolicyCondition(BaseModel):
+    """Conditions per terminal and instant (all must hold), as in a scenario rule's ``when``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    speed_above_kmh: float | None = Field(default=None, ge=0, le=1e5, description="faster than this, km/h")
+    days_abroad_above: float | None = Field(default=None, ge=0, le=366,
+                                            description="more days than this outside the registered country")
+    abroad_year: Literal["rolling", "calendar"] = "rolling"
+    offshore_above_nm: float | None = Field(default=None, ge=0, le=1e4, description="at sea farther than this")
+    plans: list[Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]] = Field(default_factory=list,
+                                                                                      max_length=20)
+    exempt_plans: list[Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]] = Field(default_factory=list,
+                                                                                             max_length=20)
+
+
 class PolicyChange(BaseModel):
     """A policy decision: ``territory`` is in ``state`` from ``from`` (until ``until``), for ``reason``."""
 
@@ -204,7 +237,9 @@ class PolicyChange(BaseModel):
     until: str | None = Field(default=None, max_length=MAX_TIME_CHARS, description="ISO 8601, exclusive")
     reason: str = Field(min_length=1, max_length=2000)
     allow: list[Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)]] = Field(
-        default_factory=list, max_length=50, description="for restricted: fleet:NAME or tenant:NAME")
+        default_factory=list, max_length=50, description="for restricted: fleet:NAME, tenant:NAME, registered or "
+                                                         "plan:NAME")
+    when: PolicyCondition | None = Field(default=None, description="apply only where these conditions hold")
     url: str = Field(default="", max_length=2000, description="link to the public source (https://...)")
     source: str = Field(default="", max_length=2000, description="the source in words (outlet, date)")
 
@@ -218,8 +253,9 @@ def policy_set(request: Request, change: PolicyChange, token: Annotated[TokenInf
     start = instant(change.from_, field="from")
     end = instant(change.until, field="until") if change.until else None
     subject = resolve_subject(change.territory, state.known_regions())
+    when = change.when.model_dump(exclude_none=True) if change.when is not None else None
     rule = Rule(subject=subject, state=change.state, valid_from=start, valid_until=end, allow=tuple(change.allow),
-                url=change.url, source=change.source)
+                when=when, url=change.url, source=change.source)
     with state.store() as store:
         entry = store.set(rule, by=token.name, reason=change.reason)
     return entry.as_dict()

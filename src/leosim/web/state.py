@@ -104,9 +104,12 @@ class ServerState:
         settings), window, baseline rules and default states."""
         plan = scenario.plan
         book, db_path = _scenario_book_and_store(plan, db_path)
-        return cls(engine=plan.service_engine, constellation=plan.constellation, window=plan.times,
-                   book=book, db_path=db_path, scenario_name=scenario.spec.scenario.name,
-                   results=results, plan=plan)
+        state = cls(engine=plan.service_engine, constellation=plan.constellation, window=plan.times,
+                    book=book, db_path=db_path, scenario_name=scenario.spec.scenario.name,
+                    results=results, plan=plan)
+        if plan.tracks:
+            state.asked = plan.asked_terminals()
+        return state
 
     @classmethod
     def from_results(cls, results_dir, *, scenario=None, db_path=None) -> ServerState:
@@ -234,6 +237,26 @@ class ServerState:
             raise LeosimInputError(error.message, field=field) from None
 
     # ----- access -----------------------------------------------------------------------------------------
+    #: The scenario's terminals with their tracks (:meth:`~leosim.scenario.plan.Plan.asked_terminals`), set
+    #: when the scenario has moving terminals.
+    asked = None
+
+    def moving_terminals(self, t: np.datetime64) -> list[dict]:
+        """Where each moving terminal is at ``t`` and its status there (``absent`` off its track): one
+        service-engine answer for the scenario's terminals at that instant."""
+        asked = self.asked
+        if asked is None or asked.mobility is None or asked.mobility.tracks is None:
+            return []
+        t = np.datetime64(t, "ns")
+        with self._engine_lock:
+            answer = self.engine.serve(Times(np.array([t])), self.positions_km(t)[None], [self.rules()], asked)
+        moving, motion = asked.mobility.moving, answer.motion
+        status = answer.status[0, 0][moving]
+        columns = [nan_to_none(np.asarray(getattr(motion, name)[moving, 0], dtype=np.float64))
+                   for name in ("lat_deg", "lon_deg", "speed_kmh")]
+        return [{"id": str(ident), "lat_deg": lat, "lon_deg": lon, "speed_kmh": speed, "status": str(state)}
+                for ident, lat, lon, speed, state in zip(asked.ids[moving], *columns, status, strict=True)]
+
     def access(self, lat_deg: float, lon_deg: float, t: np.datetime64) -> dict:
         """:func:`~leosim.service.access_at` with the server's engine and rules (store rules added)."""
         return access_at(lat_deg, lon_deg, t, constellation=self.constellation, engine=self.engine,
