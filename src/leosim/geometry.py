@@ -47,7 +47,7 @@ def max_slant_range_km(site_radius_km, sat_radius_km, elevation_deg):
 
 
 def visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg=DEFAULT_MIN_ELEVATION_DEG,
-                  *, site_tree: cKDTree | None = None, azimuth: bool = True, sort: bool = True):
+                  *, site_tree: cKDTree | None = None, azimuth: bool = True):
     """All (site, satellite) pairs with the satellite at or above the site's elevation mask, at one instant.
 
     ``site_ecef_km`` is ``(M, 3)``; ``site_up`` is either the geodetic up unit vectors ``(M, 3)`` or the
@@ -57,7 +57,6 @@ def visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg=DEFAULT_
     Returns ``(site_idx, sat_idx, elevation_deg, azimuth_deg, range_km)``, 1-D arrays sorted by site
     then satellite. Pass a prebuilt ``site_tree = cKDTree(site_ecef_km)`` to save its construction at
     every step. ``azimuth=False`` skips the azimuths (returned as NaN) for callers that do not need them.
-    ``sort=False`` skips the sort (pairs in the KD-tree's order) for callers that sort by their own key.
     """
     site = np.asarray(site_ecef_km, dtype=np.float64)
     basis = np.asarray(site_up, dtype=np.float64)
@@ -81,8 +80,7 @@ def visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg=DEFAULT_
     sin_el = np.einsum("ij,ij->i", delta, up[site_idx]) / range_km
     elevation_deg = np.degrees(np.arcsin(np.clip(sin_el, -1.0, 1.0)))
     keep = np.flatnonzero(elevation_deg >= mask_deg[site_idx])
-    if sort:
-        keep = keep[np.argsort(site_idx[keep] * sat.shape[0] + sat_idx[keep], kind="stable")]  # by site, then sat
+    keep = keep[np.argsort(site_idx[keep] * sat.shape[0] + sat_idx[keep], kind="stable")]  # by site, then sat
     site_idx, sat_idx, range_km, elevation_deg = site_idx[keep], sat_idx[keep], range_km[keep], elevation_deg[keep]
     if not azimuth:
         azimuth_deg = np.full(site_idx.size, np.nan)

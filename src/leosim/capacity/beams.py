@@ -80,10 +80,10 @@ def candidate_pairs(cell_ecef_km, cell_up, sat_ecef_km, params: CapacityParams, 
     first, then lowest satellite index). ``site_tree``: a prebuilt ``cKDTree(cell_ecef_km)``
     (:attr:`CellTable.tree <leosim.capacity.cells.CellTable.tree>`)."""
     ci, si, el, _az, rng = visible_pairs(cell_ecef_km, cell_up, sat_ecef_km, params.min_elevation_deg,
-                                         site_tree=site_tree, azimuth=False, sort=False)
-    # One sort on (cell, 90° − elevation), ties by satellite index. Elevations lie in [-90, 90] deg, so the
-    # stride separates cells exactly (same key and order as a stable sort of the (cell, satellite)-sorted pairs).
-    order = np.lexsort((si, ci * _CELL_KEY_STRIDE + (90.0 - el)))
+                                         site_tree=site_tree, azimuth=False)
+    # visible_pairs sorts by cell then satellite; a stable sort on (cell, 90° - elevation) keeps the satellite
+    # order among equal elevations. Elevations lie in [-90, 90] deg, so the stride separates cells exactly.
+    order = np.argsort(ci * _CELL_KEY_STRIDE + (90.0 - el), kind="stable")
     return ci[order], si[order], el[order], rng[order]
 
 
