@@ -229,7 +229,14 @@ def available_rate_mbps(incidence, capacity_mbps, weight, tier, allocation: Allo
         base_cc_end = np.repeat(np.r_[0.0, cc][seg_start + seg_len], seg_len)
         below = cx - c_s * x_s - base_cx  # sum over earlier flows of the segment
         at_or_above = base_cc_end - (cc - c_s)  # sum of c from this flow to the segment's end
-        level = _segment_water_level(seg_start, seg_len, x_s, below, at_or_above, col, room[col], sub.data)
+        # One query per distinct (resource, probe coefficient): coefficient 1 on beams, ISLs and feeders.
+        q_order = np.lexsort((sub.data, col))
+        q_col, q_coef = col[q_order], sub.data[q_order]
+        q_new = np.r_[True, (q_col[1:] != q_col[:-1]) | (q_coef[1:] != q_coef[:-1])] if col.size else np.zeros(0, bool)
+        q_id = np.empty(col.size, np.int64)
+        q_id[q_order] = np.cumsum(q_new) - 1
+        u_col, u_coef = q_col[q_new], q_coef[q_new]
+        level = _segment_water_level(seg_start, seg_len, x_s, below, at_or_above, u_col, room[u_col], u_coef)[q_id]
         out[rows] = np.minimum(out[rows], _row_min_values(sub, level))
         higher = higher + allocation.tier_load_mbps[k]
     return out
