@@ -136,6 +136,12 @@ def main() -> None:
           f"{(out.demand_mbps * terminals.count).sum() / 1e3:,.0f} Gbps, served {served.sum() / 1e3:,.0f} Gbps; "
           f"bottlenecks (terminals): " + ", ".join(
               f"{k} {terminals.count[out.bottleneck == k].sum():,.0f}" for k in np.unique(out.bottleneck)))
+    gw_load = out.gateway_load_mbps
+    loaded = gw_load > 0
+    full = gw_load >= (1 - 1e-9) * out.gateway_capacity_mbps
+    print(f"gateways: {int(loaded.sum())} of {gw_load.size} carry load ({int((loaded & full).sum())} at their "
+          f"{params.gateway_capacity_mbps / 1e3:,.0f} Gbps feeder), {gw_load.sum() / 1e3:,.0f} Gbps in all; "
+          f"beam capacity given {out.beams.capacity_mbps.sum() / 1e3:,.0f} Gbps")
     ok = b["status"] == "ok"
     q = weighted_quantile(out.available_mbps[ok], terminals.count[ok], [0.1, 0.5, 0.9])
     print(f"available_mbps over terminals with a route: p10 {q[0]:.1f}, median {q[1]:.1f}, p90 {q[2]:.1f} Mbps")

@@ -120,3 +120,47 @@ def test_deterministic():
     one = allocate(sp.csr_matrix(a), capacity, weight, cap, tier)
     two = allocate(sp.csr_matrix(a.copy()), capacity.copy(), weight.copy(), cap.copy(), tier.copy())
     assert np.array_equal(one.rate_mbps, two.rate_mbps) and np.array_equal(one.bottleneck, two.bottleneck)
+
+
+def _probe_rate(a, capacity, weight, cap, tier, k, plan_cap):
+    """Brute force: add one probe terminal (class ``k``'s route and tier, demand ``plan_cap``) and re-run."""
+    a = sp.csr_matrix(a)
+    probe = sp.vstack([a, a[k]]).tocsr()
+    result = allocate(probe, capacity, np.r_[weight, 1.0], np.r_[cap, plan_cap], np.r_[tier, tier[k]])
+    return result.rate_mbps[-1]
+
+
+def test_available_counts_demand_limited_flows_at_their_rate():
+    # One 100 Mbps resource exactly filled by 10 terminals that each want 10 Mbps (frozen at their demand,
+    # none "bottlenecked" there). A speed test makes 11 flows: water level 100/11 = 9.09 Mbps, not the 0 Mbps
+    # of free capacity.
+    a = sp.csr_matrix(np.ones((1, 1)))
+    full = allocate(a, [100.0], [10.0], [10.0], [0])
+    np.testing.assert_allclose(available_rate_mbps(a, [100.0], [10.0], [0], full, 1e6), [100.0 / 11.0])
+    # Two classes on 100 Mbps: 5 terminals at 2 Mbps (light) and 5 wanting 50 (level 18 each). A probe:
+    # light keep 10 Mbps, the other 5 and the probe share 90: 15 Mbps. (C/(n+1) over all would say 9.09.)
+    a2 = sp.csr_matrix(np.ones((2, 1)))
+    alloc = allocate(a2, [100.0], [5.0, 5.0], [2.0, 50.0], [0, 0])
+    np.testing.assert_allclose(alloc.rate_mbps, [2.0, 18.0])
+    np.testing.assert_allclose(available_rate_mbps(a2, [100.0], [5.0, 5.0], [0, 0], alloc, 1e6), [15.0, 15.0])
+
+
+def test_available_matches_probe_rerun_on_two_resource_routes():
+    # Routes over a beam resource per cell and a shared feeder (the slot's structure): the probe's rate of a
+    # re-run with one more flow, from random small instances; equal to 1e-9 Mbps (float round-off).
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        n_cell = rng.integers(1, 4)
+        n_flow = rng.integers(1, 6)
+        cell = rng.integers(0, n_cell, n_flow)
+        rows = np.r_[np.arange(n_flow), np.arange(n_flow)]
+        cols = np.r_[cell, np.full(n_flow, n_cell)]
+        a = sp.csr_matrix((np.ones(2 * n_flow), (rows, cols)), shape=(n_flow, n_cell + 1))
+        capacity = rng.uniform(10.0, 200.0, n_cell + 1)
+        weight = rng.integers(1, 6, n_flow).astype(float)
+        cap = rng.uniform(1.0, 80.0, n_flow)
+        tier = np.zeros(n_flow, np.int64)
+        alloc = allocate(a, capacity, weight, cap, tier)
+        got = available_rate_mbps(a, capacity, weight, tier, alloc, 1e6)
+        want = [_probe_rate(a, capacity, weight, cap, tier, k, 1e6) for k in range(n_flow)]
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)

@@ -188,6 +188,23 @@ def test_scheduler_prefers_priority_then_largest_unmet():
     assert pairs[0].size == 3
 
 
+def test_every_satellite_in_view_serves_not_only_the_highest():
+    # 5 cells, 3 satellites in view of all of them (one overhead, two lower), 2 beams each, one beam per cell
+    # per satellite: 3 × 2 = 6 beams >= 5 cells, so every cell gets a beam and the lower satellites give 3 of
+    # them (the highest alone could give 2). With demand above one beam each, a cell may take a second beam
+    # from another satellite: 6 beams in all, no satellite over 2.
+    cells = _cells_around(47.0, 8.0, 5, step_deg=0.1)
+    sats = np.vstack([_overhead(cells, 0), _overhead(cells, 2, 600.0), _overhead(cells, 4, 650.0)])
+    p = CapacityParams(beams_per_satellite=2)
+    pairs = candidate_pairs(cells.ecef_km, cells.up, sats, p)
+    assert pairs[0].size == 15  # all 3 in view of all 5 cells (cells ~0.1° apart, 25° mask)
+    plan = schedule_beams(cells.ecef_km, cells.up, np.full(5, 100.0), sats, p)
+    assert (plan.cell_beams == 1).all() and plan.cell.size == 5
+    assert sorted(plan.satellite_beams.tolist()) == [1, 2, 2]  # each cell picks its own highest first
+    heavy = schedule_beams(cells.ecef_km, cells.up, np.full(5, 5000.0), sats, p)
+    assert heavy.cell.size == 6 and (heavy.cell_beams >= 1).all() and heavy.satellite_beams.tolist() == [2, 2, 2]
+
+
 def test_slot_instants_fall_at_12_27_42_57():
     t = slot_instants("2025-03-01T10:00:00Z", "2025-03-01T10:02:00Z")
     seconds = (t - t.astype("datetime64[m]")).astype("timedelta64[s]").astype(int)

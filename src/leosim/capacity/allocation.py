@@ -148,18 +148,57 @@ def allocate(incidence, capacity_mbps, weight, cap_mbps, tier) -> Allocation:
     return Allocation(rate_mbps=rate, bottleneck=bottleneck, load_mbps=used, tier_load_mbps=tier_load, tiers=tiers)
 
 
+def _segment_water_level(seg_start, seg_len, breaks, below, at_or_above, query_seg, query_room, query_coef):
+    """Per query, the water level ``y >= 0`` with ``sum_j c_j·min(x_j, y) + a·y = room`` over one segment.
+
+    Each segment (a resource) holds its flows sorted by rate ``x_j`` (``breaks``); ``below[j]`` is
+    ``sum_{i<j} c_i·x_i`` and ``at_or_above[j]`` is ``sum_{i>=j} c_i`` (both over the segment, ``c`` the
+    load per Mbps). A query (``query_seg``, ``room``, probe coefficient ``a``) finds by bisection the number
+    ``k`` of flows whose rate stays below the level (``g(x_k) + a·x_k <= room``, increasing in ``k``) and
+    returns ``(room − below[k]) / (at_or_above[k] + a)``.
+    """
+    n_q = query_seg.size
+    lo = np.zeros(n_q, np.int64)  # flows [start, start + lo) keep their rate (proved)
+    hi = seg_len[query_seg].astype(np.int64)  # flows [start + hi, ...) are cut to the level (upper bound)
+    start = seg_start[query_seg]
+    while True:
+        open_ = lo < hi
+        if not open_.any():
+            break
+        mid = (lo + hi + 1) // 2  # test whether flow (mid - 1) stays below
+        j = np.minimum(start + np.maximum(mid - 1, 0), breaks.size - 1)
+        x = breaks[j]
+        g = below[j] + at_or_above[j] * x
+        keeps = open_ & (g + query_coef * x <= query_room)
+        lo = np.where(keeps, mid, lo)
+        hi = np.where(open_ & ~keeps, mid - 1, hi)
+    inside = lo < seg_len[query_seg]
+    k = np.where(inside, start + lo, 0)
+    seg_total = np.zeros(seg_start.size)  # sum of c·x over the whole segment
+    has = seg_len > 0
+    last = seg_start[has] + seg_len[has] - 1
+    seg_total[has] = below[last] + at_or_above[last] * breaks[last]
+    end_below = np.where(inside, below[k] if below.size else 0.0, seg_total[query_seg])
+    end_weight = np.where(inside, at_or_above[k] if below.size else 0.0, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = np.maximum(query_room - end_below, 0.0) / (end_weight + query_coef)
+    return np.where(end_weight + query_coef > 0, level, np.inf)
+
+
 def available_rate_mbps(incidence, capacity_mbps, weight, tier, allocation: Allocation, plan_cap_mbps) -> np.ndarray:
     """``available_mbps`` per class: the rate one extra elastic flow (a speed test) from a terminal of the
     class would get, on the class's route and in its tier, on top of everyone's load, within ``plan_cap_mbps``.
 
     Precisely: on each resource ``r`` of the route, the probe (entry ``a`` of the class's incidence row) and
-    the tier's classes bottlenecked at ``r`` (weight ``n_r``) share what neither higher tiers (load ``H_r``;
-    lower tiers are pre-empted by strict priority) nor the tier's other classes (load ``F_r``, frozen
-    elsewhere or at their demand) use, at one common rate: ``y_r = max(0, C_r − H_r − F_r) / (n_r + a)``.
-    ``available = min(plan_cap, min_r y_r)``. On a resource with no class bottlenecked there this is its
-    free capacity; on a saturated one, a fair share among ``n_r + 1`` flows. It holds every other class's
-    rate fixed (a one-resource-at-a-time view of re-running the allocation with the probe added).
-    Returns ``(F,)`` Mbps.
+    the tier's classes on ``r`` (load per Mbps ``c_f = A[f, r]·weight[f]``, allocated rate ``x_f``) share
+    what higher tiers leave (``C_r − H_r``; lower tiers are pre-empted by strict priority) at the max-min
+    *water level* ``y_r``: ``sum_f c_f·min(x_f, y_r) + a·y_r = C_r − H_r``. Flows below the level (limited by
+    their own demand or by another resource) keep their rate and leave the rest; flows above it are cut to
+    it. ``available = min(plan_cap, min_r y_r)``. On a resource with free capacity this is the free capacity
+    (plus nothing taken from anyone); on a saturated one it is the fair share among the flows at the level
+    and the probe, not ``C/(n+1)`` over all flows. It is the level of re-running the allocation with the
+    probe added, taken one resource at a time (exact when the probe's bottleneck is a single resource whose
+    other flows keep their rates elsewhere; tests compare it with that re-run). Returns ``(F,)`` Mbps.
     """
     a = sp.csr_matrix(incidence, dtype=np.float64)
     a.sort_indices()
@@ -169,21 +208,35 @@ def available_rate_mbps(incidence, capacity_mbps, weight, tier, allocation: Allo
     capacity = np.asarray(capacity_mbps, dtype=np.float64).reshape(n_res)
     plan = np.broadcast_to(np.asarray(plan_cap_mbps, dtype=np.float64), (n_flow,))
     out = np.array(plan, dtype=np.float64)
-    rate, bneck = allocation.rate_mbps, allocation.bottleneck
+    rate = allocation.rate_mbps
     higher = np.zeros(n_res)
     for k, t in enumerate(allocation.tiers):
         rows = np.flatnonzero(tier == t)
         sub = a[rows]
-        b = bneck[rows]
-        hit = b >= 0
-        coef = np.zeros(rows.size)
-        if hit.any():
-            coef[hit] = np.asarray(sub[np.flatnonzero(hit), b[hit]]).ravel()
-        n_r = np.bincount(b[hit], weights=coef[hit] * w[rows][hit], minlength=n_res)
-        bott_load = np.bincount(b[hit], weights=coef[hit] * w[rows][hit] * rate[rows][hit], minlength=n_res)
-        other = allocation.tier_load_mbps[k] - bott_load
-        room = np.maximum(capacity - higher - other, 0.0)
-        per_entry = room[sub.indices] / (n_r[sub.indices] + sub.data)
-        out[rows] = np.minimum(out[rows], _row_min_values(sub, per_entry))
+        room = np.maximum(capacity - higher, 0.0)
+        # The tier's entries per resource, sorted by the class's rate: (R, F_t) CSC view.
+        col = sub.indices
+        row_local = np.repeat(np.arange(rows.size), np.diff(sub.indptr))
+        x = rate[rows][row_local]
+        c = sub.data * w[rows][row_local]
+        order = np.lexsort((x, col))
+        col_s, x_s, c_s = col[order], x[order], c[order]
+        seg_len = np.bincount(col_s, minlength=n_res)
+        seg_start = np.cumsum(seg_len) - seg_len
+        cx = np.cumsum(c_s * x_s)
+        cc = np.cumsum(c_s)
+        base_cx = np.repeat(np.r_[0.0, cx][seg_start], seg_len)
+        base_cc_end = np.repeat(np.r_[0.0, cc][seg_start + seg_len], seg_len)
+        below = cx - c_s * x_s - base_cx  # sum over earlier flows of the segment
+        at_or_above = base_cc_end - (cc - c_s)  # sum of c from this flow to the segment's end
+        # One query per distinct (resource, probe coefficient): coefficient 1 on beams, ISLs and feeders.
+        q_order = np.lexsort((sub.data, col))
+        q_col, q_coef = col[q_order], sub.data[q_order]
+        q_new = np.r_[True, (q_col[1:] != q_col[:-1]) | (q_coef[1:] != q_coef[:-1])] if col.size else np.zeros(0, bool)
+        q_id = np.empty(col.size, np.int64)
+        q_id[q_order] = np.cumsum(q_new) - 1
+        u_col, u_coef = q_col[q_new], q_coef[q_new]
+        level = _segment_water_level(seg_start, seg_len, x_s, below, at_or_above, u_col, room[u_col], u_coef)[q_id]
+        out[rows] = np.minimum(out[rows], _row_min_values(sub, level))
         higher = higher + allocation.tier_load_mbps[k]
     return out
