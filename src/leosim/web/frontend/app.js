@@ -630,6 +630,7 @@ async function main() {
   }
   viewer.scene.preRender.addEventListener(() => {
     frameCount += 1;
+    hooks.frame = frameCount;
     updateSatellites();
     updateIsls();
     updateFootprints();
