@@ -197,8 +197,10 @@ def test_engine_coverage_counts_the_terminal_visible_pairs():
     out = engine.run(plan.times)
     term = engine.terminals
     states = plan.constellation.states(plan.times, knot_spacing_s=plan.knot_spacing_s)
-    want = [np.bincount(visible_pairs(engine.site_ecef[term], engine.site_enu[term], states.position_km[k],
-                                      engine.min_elevation_deg[term])[0], minlength=term.size)
+    sites = plan.sites
+    mask_deg = plan.spec.network.terminal_min_elevation_deg
+    want = [np.bincount(visible_pairs(sites.ecef_km[term], sites.up[term], states.position_km[k], mask_deg)[0],
+                        minlength=term.size)
             for k in range(len(plan.times))]
     np.testing.assert_array_equal(out["coverage"]["visible_sats"], np.concatenate(want))
     assert (out["coverage"]["visible_sats"] > 0).any()

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from leosim.ground.pops import PopAssignment, assign_pops, published_assignment, starlink_pops
+from leosim.report import write_report
 from leosim.scenario import Scenario
 from leosim.scenario.tables import TABLE_COLUMNS
 
@@ -96,14 +97,14 @@ def test_published_assignment_october_2024_in_a_scenario():
     plan = scenario.plan
     reasons = dict(zip(plan.sites.ids[plan.terminals].tolist(), plan.pop_reason.tolist(), strict=True))
     assert reasons["sao-paulo"].startswith("nearest: BRA is not in the published PoP assignment")
-    access = scenario.run(report=False)["access"]
+    access = scenario.run()["access"]
     pops = access.groupby("site_id")["pop"].agg(lambda s: set(s.dropna()))
     assert pops["kyiv"] <= {"frntdeu1", "sfiabgr1"} and pops["kyiv"]
     assert pops["tokyo"] == {"tkyojpn1"}
     assert pops["manila"] == {"mnlaphl1"}
     # With "nearest" Kyiv's best PoP by delay is not necessarily the published one, but it is reachable.
     nearest = Scenario.from_text(_scenario_text('preset = "starlink-gen1"', "2024-10-25T06:00:00Z",
-                                                assignment="nearest")).run(report=False)["access"]
+                                                assignment="nearest")).run()["access"]
     assert nearest[nearest["site_id"] == "kyiv"]["routable"].all()
 
 
@@ -113,6 +114,7 @@ def test_real_snapshot_scenario_runs_end_to_end_with_report(starlink_snapshot, t
     text = _scenario_text(f'tle = "{starlink_snapshot}"', "2025-12-06T12:00:00Z")
     result = Scenario.from_text(text, base_dir=tmp_path).run(tmp_path / "out")
     out = tmp_path / "out"
+    write_report(result)  # the report is rendered from the run's result (as `leosim run` does)
     assert (out / "report.html").is_file() and (out / "constellation.parquet").is_file()
     constellation = pd.read_parquet(out / "constellation.parquet")
     assert tuple(constellation.columns) == TABLE_COLUMNS["constellation"]
