@@ -248,8 +248,7 @@ class ServerState:
         if asked is None or asked.mobility is None or asked.mobility.tracks is None:
             return []
         t = np.datetime64(t, "ns")
-        with self._engine_lock:
-            answer = self.engine.serve(Times(np.array([t])), self.positions_km(t)[None], [self.rules()], asked)
+        answer = self.engine.serve(Times(np.array([t])), self.positions_km(t)[None], [self.rules()], asked)
         moving, motion = asked.mobility.moving, answer.motion
         status = answer.status[0, 0][moving]
         columns = [nan_to_none(np.asarray(getattr(motion, name)[moving, 0], dtype=np.float64))
