@@ -619,7 +619,11 @@ async function main() {
   viewer.camera.setView({ destination: Cesium.Cartesian3.fromDegrees(focus.lon_deg, focus.lat_deg, 1.6e7) });
 
   viewer.screenSpaceEventHandler.setInputAction((click) => {
-    const picked = viewer.scene.pick(click.position);
+    // The site under the cursor even where a footprint, a laser link or a territory is drawn over it.
+    let picked = viewer.scene.pick(click.position);
+    if (!(Cesium.defined(picked) && picked.id && picked.id.leosimSite)) {
+      picked = viewer.scene.drillPick(click.position, 6).find((p) => p && p.id && p.id.leosimSite);
+    }
     if (Cesium.defined(picked) && picked.id && picked.id.leosimSite) {
       const site = picked.id.leosimSite;
       if (site.kind === "terminal" || site.kind === "city" || site.kind === "gateway") selectSite(site.id);
