@@ -105,16 +105,17 @@ def access_at(lat_deg: float | None = None, lon_deg: float | None = None, at=Non
     if site is not None and plan is not None and (plan.tracks or plan.registry is not None):
         # The scenario's terminals as a run sees them (tracks, registry): a moving terminal where its track
         # puts it at ``at``, with its rule conditions.
-        place = plan.asked_terminals()
+        place, reason = plan.asked_terminals(), plan.pop_reason  # PoPs already assigned as the run has them
         j = int(np.flatnonzero(place.ids == engine.sites.ids[engine.sites.index_of(site)])[0])
-    elif site is not None:
-        place = engine.fixed_terminals([engine.sites.index_of(site)])
     else:
-        if lat_deg is None or lon_deg is None:
+        if site is not None:
+            place = engine.fixed_terminals([engine.sites.index_of(site)])
+        elif lat_deg is None or lon_deg is None:
             raise TypeError("access_at needs lat_deg and lon_deg, or site=")
-        place = engine.places([lat_deg], [lon_deg], alt_m, ids=[terminal_id or "here"], fleet=fleet,
-                              tenant=tenant)
-    place, reason = engine.assign_pops(place, instant.utc[0])
+        else:
+            place = engine.places([lat_deg], [lon_deg], alt_m, ids=[terminal_id or "here"], fleet=fleet,
+                                  tenant=tenant)
+        place, reason = engine.assign_pops(place, instant.utc[0])
     answer = engine.serve(instant, position[None], [book], place)
     return {**answer_dict(engine, place, answer, instant, j), "pop_reason": str(reason[j])}
 

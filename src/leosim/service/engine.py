@@ -242,20 +242,6 @@ class ServiceAnswer:
         out[:, ~self.present] = ""
         return out
 
-    def source(self) -> np.ndarray:
-        """``(B, T, n)`` ``scenario``, ``store`` or ``default``: where each verdict comes from."""
-        out = np.empty(self.rule.shape, dtype=object)
-        for b, book in enumerate(self.books):
-            out[b] = np.array([*book.sources, "default"], dtype=object)[self.rule[b]]
-        return out
-
-    def state(self) -> np.ndarray:
-        """``(B, T, n)`` the state (active, denied, restricted) the verdict applied."""
-        out = np.empty(self.rule.shape, dtype=object)
-        for b, book in enumerate(self.books):
-            out[b] = np.array([*(r.state for r in book.rules), book.default_state], dtype=object)[self.rule[b]]
-        return out
-
 
 @dataclass(frozen=True)
 class PairAnswer:
@@ -585,11 +571,6 @@ class ServiceEngine:
         return PairAnswer(allowed=allowed, rtt_ms=np.where(allowed, physical, np.nan),
                           hops=np.where(allowed, hops, -1).astype(np.int64), path=np.where(allowed, paths, ""),
                           rtt_if_allowed_ms=physical, path_if_allowed=paths)
-
-    def route_to_pop(self, position_km, src, dst, landing) -> StepRoutes:
-        """User-mode routes from fixed sites ``src`` to PoPs ``dst`` (-1: the best) at one instant, with
-        the gateways' ``landing`` rights ``(G,)``."""
-        return self.router.route(position_km, src, dst, landing=landing)
 
 
 def _instant_slice(value, k: int):

@@ -175,10 +175,6 @@ class ServerState:
         for reads, which then never wait for a writer."""
         return PolicyStore(self.db_path, read_only=read_only)
 
-    @property
-    def scenario_rules(self) -> tuple:
-        return self.book.rules
-
     def rules(self) -> RuleBook:
         """The scenario's rule book plus the store's rules (re-read only when the store's chain head moves)."""
         with self.store(read_only=True) as store:
