@@ -10,9 +10,16 @@ available rates). Target: one slot <= 250 ms on one core.
 
 ``--us`` (reasonableness): ~2,000,000 subscribers spread by population over the USA, busy-hour demand
 3.4 Mbps each (OpenVault Q4 2023 641 GB/month × busy-hour ratio 1.7, see docs/capacity.md), one row per
-cell (``count`` = subscribers in it). Prints the median, p10 and p90 of ``available_mbps`` over subscribers,
-to compare with Ookla's US median for Starlink (104.7 Mbps down, Q1 2025). Parameters are the documented
-defaults; nothing is tuned to the target.
+cell (``count`` = subscribers in it), at a US busy hour (02:00 UTC = 21:00 EST, 18:00 PST). Constellation:
+the real one of ``../shared/data/starlink-2025-12-06.tle`` (operational satellites as inferred by
+``leosim.orbits.inference``; ``--elements`` for another file), each satellite with its generation's beams
+and ceiling by launch date (``SatelliteCapacity.of_generations(satellite_generations(...))``: v2 mini from
+2023-02-27, else v1.5), gateway antennas at the satellites' mean feeder figure; routes land at the gateway
+nearest the terminal (``gateway_selection="nearest"``) and reach the PoP over fibre. Without the file it falls
+back to ``starlink-gen1`` with v1.5 parameters (and says so). ``--constellation starlink-gen1`` and
+``--gateway-selection lowest-rtt`` reproduce the earlier, gen1 figures. Prints the median, p10 and p90 of
+``available_mbps`` over subscribers, to compare with Ookla's US median for Starlink (104.7 Mbps down,
+Q1 2025). Parameters are the documented defaults; demand is not tuned to the target.
 
 Run: PYTHONPATH=src .venv/bin/python bench/bench_capacity.py [--terminals 100000] [--slots 5] [--us]
 """
@@ -21,20 +28,32 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
 from _common import best_of, pin_one_core
 from leosim import Constellation
-from leosim.capacity import CapacityParams, Terminals, capacity_slot, locate_in_cells, spread_by_population
+from leosim.capacity import (
+    CapacityParams,
+    SatelliteCapacity,
+    Terminals,
+    capacity_slot,
+    locate_in_cells,
+    satellite_generations,
+    spread_by_population,
+)
 from leosim.capacity.beams import candidate_pairs
 from leosim.capacity.demand import POPULATION_SPREAD_KM
 from leosim.ground.sites import default_cities, default_ground_infrastructure
-from leosim.network.links import plus_grid_isls
+from leosim.network.links import default_isls
 from leosim.network.routing import Router
 from leosim.timebase import Times
 
 DAY_SLOTS = 5_760
+SHARED_ELEMENTS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "starlink-2025-12-06.tle"
+US_BUSY_HOUR_UTC = "2025-12-06T02:00:12Z"
+"""A slot at the US evening busy hour (21:00 EST, 18:00 PST), within a day of the shared elements' epoch."""
 OOKLA_US_STARLINK_MEDIAN_MBPS = 104.7
 """Ookla Speedtest Intelligence, US Starlink median download, Q1 2025 (Ookla, "Starlink's U.S. performance
 is on the rise", 2025)."""
@@ -58,7 +77,17 @@ def weighted_quantile(values, weights, q):
     return values[order][np.searchsorted(cum, np.asarray(q) * cum[-1])]
 
 
-def build(n_terminals: int, *, us: bool, seed: int = 1, at="2025-03-01T18:00:12Z", spread_km=None):
+def us_constellation(elements):
+    """The operational satellites of an element file and their per-generation limits (by launch date)."""
+    from leosim.orbits.inference import infer_constellation, satellite_launch_dates
+
+    constellation = infer_constellation(Constellation.from_file(elements))
+    generations = satellite_generations(satellite_launch_dates(constellation.satrecs))
+    return constellation, SatelliteCapacity.of_generations(generations), generations
+
+
+def build(n_terminals: int, *, us: bool, seed: int = 1, at="2025-03-01T18:00:12Z", spread_km=None,
+          constellation_name="starlink-gen1", elements=None, gateway_selection="lowest-rtt"):
     params = CapacityParams()
     cities = default_cities()
     geometry = None
@@ -74,16 +103,20 @@ def build(n_terminals: int, *, us: bool, seed: int = 1, at="2025-03-01T18:00:12Z
                                     geometry=geometry,
                                     spread_km=spread_km or (POPULATION_SPREAD_KM if us else 10.0))
     cells, row = locate_in_cells(lat, lon, params.cell_resolution, territories)
-    constellation = Constellation.preset("starlink-gen1")
+    satellites, generations = None, None
+    if elements is not None:
+        constellation, satellites, generations = us_constellation(elements)
+        params = CapacityParams(gateway_mbps_per_antenna=satellites.feeder_mbps_per_antenna)
+    else:
+        constellation = Constellation.preset(constellation_name)
     sat = constellation.positions_km(Times.from_utc([np.datetime64(at.rstrip("Z"))]))[0]
     ground = default_ground_infrastructure()
     n_cell = len(cells)
     site_ecef = np.vstack([cells.ecef_km, ground.ecef_km])
     site_up = np.vstack([cells.up, ground.up])
     kinds = np.r_[np.full(n_cell, "terminal"), ground.kinds]
-    router = Router(site_ecef, kinds, mode="user", isls=plus_grid_isls(constellation.shell, constellation.plane,
-                                                                        constellation.slot),
-                    site_up=site_up, min_elevation_deg=params.min_elevation_deg)
+    router = Router(site_ecef, kinds, mode="user", isls=default_isls(constellation), site_up=site_up,
+                    min_elevation_deg=params.min_elevation_deg, gateway_selection=gateway_selection)
     t0 = time.perf_counter()
     routes = router.route(sat, np.arange(n_cell), np.full(n_cell, -1))
     route_s = time.perf_counter() - t0
@@ -100,7 +133,8 @@ def build(n_terminals: int, *, us: bool, seed: int = 1, at="2025-03-01T18:00:12Z
         t_cell = row
     return dict(cells=cells, terminals=terminals, status=status[t_cell], allowed=np.ones(t_cell.size, bool),
                 paths=routes.paths[t_cell], gateway=routes.gateway[t_cell], sat=sat, params=params,
-                gateway_sites=gateway_sites, route_s=route_s, n_sat=len(constellation))
+                gateway_sites=gateway_sites, route_s=route_s, n_sat=len(constellation), satellites=satellites,
+                generations=generations, label=constellation_name if elements is None else Path(elements).name)
 
 
 def main() -> None:
@@ -110,15 +144,30 @@ def main() -> None:
     parser.add_argument("--us", action="store_true", help="reasonableness check: ~2 M US subscribers")
     parser.add_argument("--spread-km", type=float, default=None,
                         help="scatter of terminals around cities, km (default 10; 30 with --us)")
+    parser.add_argument("--constellation", default=None,
+                        help="a preset instead of the element file (--us; default: the shared elements)")
+    parser.add_argument("--elements", type=Path, default=None,
+                        help=f"--us: element file (default {SHARED_ELEMENTS} when present)")
+    parser.add_argument("--gateway-selection", choices=("nearest", "lowest-rtt"), default=None,
+                        help="landing gateway rule (default: nearest with --us, lowest-rtt otherwise)")
     args = parser.parse_args()
     pin_one_core()
     n = 2_000_000 if args.us and args.terminals == 100_000 else args.terminals
-    b = build(n, us=args.us, spread_km=args.spread_km)
+    elements = args.elements
+    if args.us and elements is None and args.constellation is None:
+        if SHARED_ELEMENTS.exists():
+            elements = SHARED_ELEMENTS
+        else:
+            print(f"{SHARED_ELEMENTS} not found: falling back to starlink-gen1 with v1.5 parameters")
+    selection = args.gateway_selection or ("nearest" if args.us else "lowest-rtt")
+    b = build(n, us=args.us, spread_km=args.spread_km, constellation_name=args.constellation or "starlink-gen1",
+              elements=elements, gateway_selection=selection,
+              at=US_BUSY_HOUR_UTC if args.us else "2025-03-01T18:00:12Z")
     cells, terminals, params = b["cells"], b["terminals"], b["params"]
 
     def one_slot():
         return capacity_slot(cells, terminals, b["status"], b["allowed"], b["paths"], b["gateway"], b["sat"],
-                             params, gateway_sites=b["gateway_sites"])
+                             params, gateway_sites=b["gateway_sites"], satellites=b["satellites"])
 
     out = one_slot()
     wall_s = best_of(one_slot, repeat=args.slots)
@@ -126,8 +175,13 @@ def main() -> None:
     pairs_s = best_cpu_of(lambda: candidate_pairs(cells.ecef_km, cells.up, b["sat"], params, site_tree=cells.tree),
                           repeat=args.slots)
     served = out.served_mbps * terminals.count
-    print(f"starlink-gen1: {b['n_sat']} satellites; {terminals.count.sum():,.0f} terminals in {len(terminals):,} "
-          f"rows, {len(cells):,} H3 res-{params.cell_resolution} cells; routing (not timed) {b['route_s']:.2f} s")
+    if b["generations"] is not None:
+        names, counts = np.unique(b["generations"], return_counts=True)
+        print("generations by launch date: " + ", ".join(f"{n} {c:,}" for n, c in zip(names, counts, strict=True))
+              + f"; gateway antenna {params.gateway_mbps_per_antenna / 1e3:.1f} Gbps (mean over satellites)")
+    print(f"{b['label']}: {b['n_sat']} satellites; {terminals.count.sum():,.0f} terminals in {len(terminals):,} "
+          f"rows, {len(cells):,} H3 res-{params.cell_resolution} cells; routing ({selection} gateway, not timed) "
+          f"{b['route_s']:.2f} s")
     print(f"capacity_slot: {slot_s * 1e3:.0f} ms CPU per slot on one core (wall {wall_s * 1e3:.0f} ms; of which "
           f"visibility "
           f"{pairs_s * 1e3:.0f} ms); full day of {DAY_SLOTS} slots on 2 workers: "

@@ -6,7 +6,7 @@ from .beams import BeamPlan, candidate_pairs, schedule_beams, slot_instants
 from .cells import CellTable, cells_of, locate_in_cells
 from .demand import Terminals, group_by_cell, place_in_territory, spread_by_population, spread_uniform
 from .linkbudget import beam_capacity_mbps, esn0_db, free_space_path_loss_db, satellite_peak_mbps
-from .params import CapacityParams, capacity_preset
+from .params import CapacityParams, SatelliteCapacity, capacity_preset, satellite_generations
 from .slot import BOTTLENECKS, SlotCapacity, capacity_slot
 from .tables import (
     capacity_cells_frame,
@@ -22,6 +22,7 @@ __all__ = [
     "BeamPlan",
     "CapacityParams",
     "CellTable",
+    "SatelliteCapacity",
     "SlotCapacity",
     "Terminals",
     "allocate",
@@ -41,6 +42,7 @@ __all__ = [
     "max_min_fair",
     "median_available_mbps",
     "place_in_territory",
+    "satellite_generations",
     "satellite_peak_mbps",
     "schedule_beams",
     "slot_instants",

@@ -11,7 +11,8 @@ Rules (deterministic, vectorised over cells, satellites and candidate pairs; no 
   highest in the cell's sky (highest elevation, then lowest index); each satellite grants
   its free beams to the cells asking it in order of highest tier with unmet demand, then largest unmet
   demand in that tier (Mbps), then lowest cell index; the others ask again in the next round;
-* a satellite serves at most ``beams_per_satellite`` beams; a cell may take beams from several satellites;
+* a satellite serves at most ``beams_per_satellite`` beams (its own count when generations differ); a cell
+  may take beams from several satellites;
 * a granted beam covers the cell's unmet demand from the highest tier down, by its capacity.
 
 Every round grants at least one beam per asked satellite, so the rounds end. Each cell walks its
@@ -88,7 +89,7 @@ def candidate_pairs(cell_ecef_km, cell_up, sat_ecef_km, params: CapacityParams, 
 
 
 def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params: CapacityParams,
-                   *, pairs=None, rain_db=None, site_tree=None) -> BeamPlan:
+                   *, pairs=None, rain_db=None, site_tree=None, satellite_beams=None) -> BeamPlan:
     """Assign beams to cells for one slot (module docstring).
 
     ``cell_ecef_km``, ``cell_up`` ``(C, 3)``: cell centres (ECEF km) and their geodetic up vectors;
@@ -96,7 +97,9 @@ def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params:
     ``sat_ecef_km`` ``(N, 3)`` ITRS km (NaN rows never used). ``pairs``: precomputed
     :func:`candidate_pairs`. ``rain_db``: optional callable ``(cell_idx, elevation_deg) -> dB`` of rain fade
     (e.g. built on :func:`~leosim.capacity.linkbudget.rain_attenuation_db`). A pair whose link does not close
-    (beam capacity 0) is skipped.
+    (beam capacity 0) is skipped. ``satellite_beams``: ``(N,)`` beams each satellite may form (satellites of
+    several generations, :class:`~leosim.capacity.params.SatelliteCapacity`); default
+    ``params.beams_per_satellite`` each.
     """
     demand = np.asarray(cell_demand_mbps, dtype=np.float64)
     if demand.ndim == 1:
@@ -113,7 +116,8 @@ def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params:
     unmet = demand.copy()
     unmet_total = unmet.sum(axis=1)
     pair_used = np.zeros(pc.size, np.int64)
-    sat_free = np.full(n_sat, int(params.beams_per_satellite), np.int64)
+    sat_free = (np.full(n_sat, int(params.beams_per_satellite), np.int64) if satellite_beams is None
+                else np.asarray(satellite_beams, dtype=np.int64).reshape(n_sat).copy())
     per_cell_limit = int(params.beams_per_cell_per_satellite)
     granted = []
     if per_cell_limit <= 0:

@@ -11,8 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from ..constants import DEFAULT_MIN_ELEVATION_DEG
 from ..errors import LeosimInputError
+from .modcod import DVB_S2X_MODCODS
 
 # ----- user downlink / uplink (Ku band) ---------------------------------------------------------------------
 DOWNLINK_FREQUENCY_GHZ = 12.7
@@ -57,6 +60,22 @@ SATELLITE_CEILING_V15_MBPS = DOWNLINK_SPECTRUM_MHZ * POLARISATIONS * PEAK_BITS_P
 SATELLITE_CEILING_V2_MINI_MBPS = 96_000.0
 """Per-satellite downlink ceiling of Starlink v2 mini, Mbps (SpaceX, "Starlink V2 mini" update, Feb 2023:
 "~4x more capacity"; 96 Gbps as quoted in leosim issue 12)."""
+TOP_MODCOD_BITS_PER_SYMBOL = max(efficiency for _name, efficiency, _esn0 in DVB_S2X_MODCODS)
+"""Spectral efficiency of the most efficient DVB-S2X MODCOD (256APSK 3/4, 5.90 bit/symbol; ETSI EN 302 307-2
+Table 20a): what a beam carries when its link closes with margin, as every beam does with the public
+link-budget values (docs/capacity.md)."""
+BEAMS_PER_SATELLITE_V2_MINI = math.ceil(
+    SATELLITE_CEILING_V2_MINI_MBPS / (DOWNLINK_CHANNEL_MHZ / (1.0 + ROLL_OFF) * TOP_MODCOD_BITS_PER_SYMBOL))
+"""User beams per Starlink v2 mini satellite: 75, *derived* (its beam count is not public). The quoted
+~96 Gbps cannot come from 2 GHz of Ku spectrum × 2 polarisations (≤ 24 Gbps at the top MODCOD) unless the
+spectrum is reused on spatially separated beams; with beams of the v1.5 channel plan (240 MHz at 256APSK
+3/4 = 1,287 Mbps) the quoted capacity takes ⌈96,000 / 1,287⌉ = 75 beams. With 16 beams (the v1.5 count)
+the v2 mini would carry no more than a v1.5, contradicting the quoted 4×."""
+V2_MINI_FIRST_LAUNCH = "2023-02-27"
+"""Launch date of the first Starlink v2 mini satellites (Starlink Group 6-1, Falcon 9, 27 Feb 2023).
+:func:`satellite_generations` counts every satellite launched on or after it as a v2 mini. Approximate:
+a few 2023 launches still carried v1.5 satellites, and launch dates estimated from international
+designators are good to a few weeks (:func:`leosim.orbits.inference.launch_dates`)."""
 SCAN_LOSS_EXPONENT = 1.0
 """Flat phased-array scan loss: gain × cos(θ)^n at θ = 90° − elevation off the panel's normal (the panel
 faces the zenith); n = 1 is the projected aperture. *Assumption* (textbook projected-aperture loss)."""
@@ -172,8 +191,13 @@ class CapacityParams:
 _PRESETS = {
     "starlink-v1.5": CapacityParams(),
     "starlink-v2-mini": CapacityParams(name="starlink-v2-mini", satellite_ceiling_mbps=SATELLITE_CEILING_V2_MINI_MBPS,
+                                       beams_per_satellite=BEAMS_PER_SATELLITE_V2_MINI,
                                        gateway_mbps_per_antenna=SATELLITE_CEILING_V2_MINI_MBPS),
 }
+
+GENERATIONS = ("preset", "launch-date")
+"""Ways to give each satellite its generation's parameters: ``preset`` (every satellite the scenario's
+preset) or ``launch-date`` (:func:`satellite_generations`)."""
 
 
 def capacity_preset(name: str = "starlink-v1.5", **overrides) -> CapacityParams:
@@ -181,3 +205,44 @@ def capacity_preset(name: str = "starlink-v1.5", **overrides) -> CapacityParams:
     if name not in _PRESETS:
         raise LeosimInputError(f"unknown capacity preset {name!r}; accepted: {', '.join(_PRESETS)}", field="preset")
     return replace(_PRESETS[name], **overrides) if overrides else _PRESETS[name]
+
+
+def satellite_generations(launch_date, unknown: str = "starlink-v1.5") -> np.ndarray:
+    """The capacity preset of each satellite from its launch date (``datetime64``, NaT unknown): ``starlink-v2-mini``
+    from :data:`V2_MINI_FIRST_LAUNCH` on, ``starlink-v1.5`` before, ``unknown`` without a date (e.g. generated
+    Walker shells). ``(N,)`` str."""
+    if unknown not in _PRESETS:
+        raise LeosimInputError(f"unknown capacity preset {unknown!r}; accepted: {', '.join(_PRESETS)}", field="preset")
+    date = np.asarray(launch_date, dtype="datetime64[D]")
+    v2 = date >= np.datetime64(V2_MINI_FIRST_LAUNCH, "D")
+    return np.where(np.isnat(date), unknown, np.where(v2, "starlink-v2-mini", "starlink-v1.5"))
+
+
+@dataclass(frozen=True)
+class SatelliteCapacity:
+    """Per-satellite user-link limits of a constellation whose satellites differ by generation (``N`` satellites):
+    ``beams`` ``(N,)`` int64 beams each may form, ``ceiling_mbps`` ``(N,)`` its downlink ceiling, Mbps. The link
+    budget (EIRP, G/T, channel plan) stays the scenario's :class:`CapacityParams` for every satellite."""
+
+    beams: np.ndarray
+    ceiling_mbps: np.ndarray
+    feeder_mbps_per_antenna: float = GATEWAY_MBPS_PER_ANTENNA
+    """What one gateway antenna carries, Mbps: the mean of the generations' figures over the satellites (an
+    antenna tracks one satellite at a time, any of the constellation's)."""
+
+    @classmethod
+    def of_generations(cls, generations, **overrides) -> SatelliteCapacity:
+        """From one preset name per satellite (e.g. :func:`satellite_generations`); ``overrides`` as in
+        :func:`capacity_preset`, applied to every generation."""
+        names, inverse = np.unique(np.asarray(generations, dtype=str), return_inverse=True)
+        sets = [capacity_preset(str(name), **overrides) for name in names]
+        beams = np.array([int(p.beams_per_satellite) for p in sets], dtype=np.int64)
+        ceiling = np.array([float(p.satellite_ceiling_mbps) for p in sets], dtype=np.float64)
+        feeder = np.array([float(p.gateway_mbps_per_antenna) for p in sets], dtype=np.float64)
+        inverse = inverse.ravel()
+        return cls(beams=beams[inverse], ceiling_mbps=ceiling[inverse],
+                   feeder_mbps_per_antenna=float(feeder[inverse].mean()) if inverse.size else float(feeder.mean()))
+
+    def subset(self, index) -> SatelliteCapacity:
+        """The satellites selected by an index array or mask."""
+        return replace(self, beams=self.beams[index], ceiling_mbps=self.ceiling_mbps[index])

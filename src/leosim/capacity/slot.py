@@ -27,7 +27,7 @@ from .allocation import allocate, available_rate_mbps
 from .beams import BeamPlan, schedule_beams
 from .cells import CellTable
 from .demand import Terminals
-from .params import CapacityParams
+from .params import CapacityParams, SatelliteCapacity
 
 BOTTLENECKS = ("none", "beam", "satellite", "isl", "feeder", "policy", "no_coverage")
 """Bottleneck labels of the ``throughput`` and ``capacity_cells`` tables, in code order."""
@@ -98,7 +98,7 @@ def _route_classes(keys: np.ndarray, paths: np.ndarray) -> tuple[np.ndarray, np.
 
 def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths, gateway, sat_ecef_km,
                   params: CapacityParams, *, gateway_sites=None, gateway_capacity_mbps=None,
-                  pairs=None, rain_db=None) -> SlotCapacity:
+                  pairs=None, rain_db=None, satellites: SatelliteCapacity | None = None) -> SlotCapacity:
     """Capacity of one slot for ``P`` terminal rows in ``C`` cells with ``N`` satellites (module docstring).
 
     ``status`` ``(P,)`` str; ``allowed`` ``(P,)`` bool; ``paths`` ``(P, L)`` int64 Hypatia ids; ``gateway``
@@ -106,7 +106,8 @@ def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths
     ``gateway_sites`` ``(G,)`` site indices of the gateways to report (default: those used), with
     ``gateway_capacity_mbps`` ``(G,)`` (default ``params.gateway_capacity_mbps`` each).
     ``pairs``: precomputed :func:`~leosim.capacity.beams.candidate_pairs` for this slot; ``rain_db``: rain
-    fade callable of :func:`~leosim.capacity.beams.schedule_beams`.
+    fade callable of :func:`~leosim.capacity.beams.schedule_beams`. ``satellites``: per-satellite beams and
+    ceilings when the satellites differ by generation (default: ``params``' for every satellite).
     """
     sat = np.asarray(sat_ecef_km, dtype=np.float64).reshape(-1, 3)
     n_sat, n_cell, n_term = sat.shape[0], len(cells), len(terminals)
@@ -136,7 +137,9 @@ def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths
     flat = np.where(eligible, t.cell, 0) * tiers_desc.size + np.where(eligible, tier_col, 0)
     cell_demand = np.bincount(flat, weights=offered, minlength=n_cell * tiers_desc.size).reshape(n_cell, -1)
     plan = schedule_beams(cells.ecef_km, cells.up, cell_demand, sat, params, pairs=pairs, rain_db=rain_db,
-                          site_tree=cells.tree)
+                          site_tree=cells.tree, satellite_beams=None if satellites is None else satellites.beams)
+    sat_ceiling = (np.full(n_sat, params.satellite_ceiling_mbps) if satellites is None
+                   else np.asarray(satellites.ceiling_mbps, dtype=np.float64).reshape(n_sat))
     # "Cell at capacity": committed (not new) demand above a share of what the cell is given.
     committed = np.bincount(t.cell[eligible & ~t.new], weights=offered[eligible & ~t.new], minlength=n_cell)
     at_capacity = committed > params.at_capacity_share * plan.cell_capacity_mbps
@@ -178,7 +181,7 @@ def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths
     vals = np.concatenate([np.ones(n_flow), sat_part.data, np.ones(hop_flow.size), np.ones(n_flow)])
     incidence = sp.csr_matrix((vals, (row_idx, col_idx)), shape=(n_flow, n_res))
     incidence.sum_duplicates()
-    capacity = np.concatenate([plan.cell_capacity_mbps, np.full(n_sat, params.satellite_ceiling_mbps),
+    capacity = np.concatenate([plan.cell_capacity_mbps, sat_ceiling,
                                np.full(n_isl, params.isl_capacity_mbps), gw_cap])
     kind = np.concatenate([np.full(n_cell, _KIND["beam"]), np.full(n_sat, _KIND["satellite"]),
                            np.full(n_isl, _KIND["isl"]), np.full(gateway_sites.size, _KIND["feeder"])])

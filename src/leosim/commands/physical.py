@@ -44,13 +44,13 @@ def constellation_info(file, as_json, as_of, sat_out):
     import numpy as np
 
     from ..orbits.constellation import Constellation
-    from ..orbits.inference import infer_constellation, launch_dates
+    from ..orbits.inference import infer_constellation, satellite_launch_dates
     from ..timebase import parse_utc
 
     sats = Constellation.from_file(file)
     if as_of is not None:
         day = parse_utc(as_of, source="--as-of").astype("datetime64[D]")
-        launched = launch_dates([getattr(s, "intldesg", "") for s in sats.satrecs])
+        launched = satellite_launch_dates(sats.satrecs)
         sats = sats.subset(np.isnat(launched) | (launched <= day))
     inferred = infer_constellation(sats, keep_non_operational=True)
     st = inferred.structure

@@ -172,6 +172,11 @@ def launch_dates(intl_designators) -> np.ndarray:
     return np.where(ok, dates, np.datetime64("NaT", "D"))
 
 
+def satellite_launch_dates(satrecs) -> np.ndarray:
+    """:func:`launch_dates` of SGP4 records, from their international designators (NaT where blank)."""
+    return launch_dates([getattr(sat, "intldesg", "") for sat in satrecs])
+
+
 def infer_structure(satrecs, *, reference_epoch_utc=None, launch_date=None,
                     inclination_tol_deg: float = INCLINATION_TOL_DEG, altitude_tol_km: float = ALTITUDE_TOL_KM,
                     min_core_neighbours: int = MIN_CORE_NEIGHBOURS,
@@ -234,7 +239,7 @@ def infer_structure(satrecs, *, reference_epoch_utc=None, launch_date=None,
         same_inc = d_inc <= max(operational_inclination_tol_deg, 1.0)
         below = (same_inc & (d_alt < -operational_altitude_tol_km)).any(axis=1) & ~operational
         if launch_date is None:
-            launch_date = launch_dates([getattr(s, "intldesg", "") for s in satrecs])
+            launch_date = satellite_launch_dates(satrecs)
         age_days = (ref.astype("datetime64[D]") - np.asarray(launch_date, dtype="datetime64[D]")).astype(
             "timedelta64[D]").astype(np.float64)
         known_age = ~np.isnat(np.asarray(launch_date, dtype="datetime64[D]"))

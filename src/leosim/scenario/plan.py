@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -189,11 +189,11 @@ class Plan:
         far from the window."""
         import warnings
 
-        from ..orbits.inference import infer_constellation, launch_dates, stale_elements_message
+        from ..orbits.inference import infer_constellation, satellite_launch_dates, stale_elements_message
 
         c = self.spec.constellation
         if c.as_of is not None:
-            launched = launch_dates([getattr(s, "intldesg", "") for s in sats.satrecs])
+            launched = satellite_launch_dates(sats.satrecs)
             sats = sats.subset(np.isnat(launched) | (launched <= np.datetime64(c.as_of, "D")))
         message = stale_elements_message(sats.epoch_utc, self.times.utc[0], self.times.utc[-1])
         if message:
@@ -540,6 +540,8 @@ class Plan:
 
         engine = self.service_engine
         params = self.capacity_params
+        if self.capacity_satellites is not None:  # a gateway antenna tracks any generation's satellites
+            params = replace(params, gateway_mbps_per_antenna=self.capacity_satellites.feeder_mbps_per_antenna)
         antennas = np.full(engine.gateways.size, params.gateway_antennas, dtype=np.float64)
         gw_ids = self.sites.ids[engine.gateways]
         for gw, count in self.spec.capacity.gateway_antennas.items():
@@ -549,7 +551,23 @@ class Plan:
                                        field="capacity.gateway_antennas")
             antennas[hit] = count
         return CapacityService(engine, params, self.capacity_rows,
-                               gateway_capacity_mbps=antennas * params.gateway_mbps_per_antenna)
+                               gateway_capacity_mbps=antennas * params.gateway_mbps_per_antenna,
+                               satellites=self.capacity_satellites)
+
+    @cached_property
+    def capacity_satellites(self):
+        """Per-satellite beams and ceilings (:class:`~leosim.capacity.SatelliteCapacity`) when ``[capacity]
+        generations = "launch-date"``, else None (every satellite has the preset's)."""
+        spec = self.spec.capacity
+        if spec is None or spec.generations == "preset":
+            return None
+        from ..capacity.params import SatelliteCapacity, satellite_generations
+        from ..orbits.inference import satellite_launch_dates
+
+        launched = satellite_launch_dates(self.constellation.satrecs)
+        overrides = {k: v for k, v in spec.parameters.items()
+                     if k in ("beams_per_satellite", "satellite_ceiling_mbps", "gateway_mbps_per_antenna")}
+        return SatelliteCapacity.of_generations(satellite_generations(launched, unknown=spec.preset), **overrides)
 
     @cached_property
     def capacity_rows(self):

@@ -348,6 +348,9 @@ class CapacitySpec(_Strict):
 
     preset: Literal["starlink-v1.5", "starlink-v2-mini"] = Field("starlink-v1.5",
                                                                  description="Capacity parameter set.")
+    generations: Literal["preset", "launch-date"] = Field(
+        "preset", description="`preset`: every satellite has the preset's beams and ceiling; `launch-date`: each "
+        "satellite those of its generation by launch date (v2 mini from 2023-02-27, else v1.5; element files).")
     parameters: dict[str, float] = Field(default_factory=dict,
                                          description="Overrides of leosim.capacity.CapacityParams fields.")
     busy_hour_mbps: float = Field(3.4, ge=0, description="Per-terminal busy-hour demand, Mbps (docs/capacity.md).")

@@ -48,8 +48,9 @@ class CapacityService:
     """Capacity of a scenario's demand rows, slot by slot, under the service engine's answers."""
 
     def __init__(self, engine: ServiceEngine, params: CapacityParams, rows: DemandRows, *,
-                 gateway_capacity_mbps=None):
+                 gateway_capacity_mbps=None, satellites=None):
         self.engine = engine
+        self.satellites = satellites  # per-satellite beams and ceilings (SatelliteCapacity), or None
         self.params = params
         self.rows = rows
         self.cells, self.cell_row = locate_in_cells(rows.lat_deg, rows.lon_deg, params.cell_resolution,
@@ -88,7 +89,8 @@ class CapacityService:
             out.append(capacity_slot(self.cells, self.demand, status[b, 0], answer.allowed[b, 0],
                                      answer.node_paths[b][0], answer.gateway[b, 0], position_km, self.params,
                                      gateway_sites=self.gateway_sites,
-                                     gateway_capacity_mbps=self.gateway_capacity_mbps))
+                                     gateway_capacity_mbps=self.gateway_capacity_mbps,
+                                     satellites=self.satellites))
         return out
 
     def frames(self, instant, position_km, books, names) -> dict:
