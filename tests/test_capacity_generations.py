@@ -95,7 +95,7 @@ def test_scenario_generations_by_launch_date(tmp_path):
     old = next(r for r in rows if r[1][9:14] == "19074")
     new = next(r for r in rows if r[1][9:11] == "24")
     (tmp_path / "two.tle").write_text("\n".join(old + new) + "\n")
-    text = f"""
+    text = """
 [scenario]
 name = "generations"
 [constellation]
@@ -117,7 +117,7 @@ lat = 52.23
 lon = 21.01
 [capacity]
 preset = "starlink-v2-mini"
-generations = "{{}}"
+generations = "{}"
 """
     for generations, beams in (("launch-date", [16, 75]), ("preset", None)):
         path = tmp_path / f"{generations}.toml"
