@@ -10,7 +10,7 @@ WEB_STAMP := src/leosim/web/static/cesium/Cesium.js
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[serve,dask,test,hypatia,data]'
+	$(BIN)/python -m pip install --quiet -e '.[serve,dask,test,hypatia,data,capacity]'
 	$(BIN)/python -m pip install --quiet --no-deps 'satgenpy==0.4.0'
 	touch $(STAMP)
 

@@ -111,3 +111,46 @@ def test_rain_fade_from_itu_r_p618():
     assert a[0] < a[1] < a[2]
     assert 0.05 < a[0] < 3.0 and 8.0 < a[2] < 30.0
     assert rain_attenuation_db(25.8, -80.2, 40.0, CapacityParams()) == 0.0
+
+
+RAIN_TABLE_TOL_DB = 0.5
+"""rain_fade_table interpolates P.618 linearly in elevation on a 1° grid; P.618's elevation dependence has
+kinks (where the rain path is limited horizontally) that interpolation rounds by up to ~0.4 dB at 0.01 %."""
+
+
+@pytest.mark.slow
+def test_rain_fade_table_follows_p618_and_lowers_beams():
+    pytest.importorskip("itur")
+    from leosim.capacity import Terminals, capacity_slot
+    from leosim.capacity.linkbudget import rain_attenuation_db, rain_fade_table
+    from leosim.geometry import look_angles
+    from leosim.ground.geodesy import enu_basis
+    from test_capacity_slot import _beam_capacity, _cells_around, _overhead, _single_route
+
+    p = CapacityParams(rain_exceedance_percent=0.01)
+    rng = np.random.default_rng(7)
+    lat, lon = rng.uniform(-60.0, 60.0, 300), rng.uniform(-180.0, 180.0, 300)
+    fade = rain_fade_table(lat, lon, p)
+    place = rng.integers(0, 300, 500)
+    el = rng.uniform(25.0, 90.0, 500)
+    direct = rain_attenuation_db(lat[place], lon[place], el, p)
+    assert direct.max() > 5.0  # the check covers heavy fades, not only ~0 dB ones
+    np.testing.assert_allclose(fade(place, el), direct, atol=RAIN_TABLE_TOL_DB)
+    assert rain_fade_table(lat, lon, CapacityParams()) is None
+    # Miami at 0.01 %, with 40 dB of other losses so that Es/N0 sits among the MODCOD thresholds: the rain
+    # fade lowers the beam to the MODCOD of the faded link, exactly as beam_capacity_mbps says for that fade.
+    cells = _cells_around(25.8, -80.2, 1)
+    sat = _overhead(cells)
+    lossy = CapacityParams(rain_exceedance_percent=0.01, other_losses_db=40.0)
+    rain = rain_fade_table(cells.lat_deg, cells.lon_deg, lossy)
+    paths, gw = _single_route(1)
+    dry = capacity_slot(cells, Terminals.make([0], demand_mbps=5_000.0), ["ok"], [True], paths, gw, sat, lossy)
+    wet = capacity_slot(cells, Terminals.make([0], demand_mbps=5_000.0), ["ok"], [True], paths, gw, sat, lossy,
+                        rain_db=rain)
+    faded_db = float(rain(np.array([0]), np.array([90.0]))[0])
+    assert faded_db > 3.0
+    assert wet.served_mbps[0] < dry.served_mbps[0]
+    el0, _, rng0 = look_angles(cells.ecef_km[:1], enu_basis(cells.lat_deg[:1], cells.lon_deg[:1]), sat)
+    assert wet.served_mbps[0] == pytest.approx(float(beam_capacity_mbps(rng0[0, 0], el0[0, 0], lossy, faded_db)),
+                                               rel=1e-12)
+    assert dry.served_mbps[0] == pytest.approx(_beam_capacity(cells, sat, params=lossy), rel=1e-12)

@@ -93,3 +93,31 @@ def rain_attenuation_db(lat_deg, lon_deg, elevation_deg, params: CapacityParams)
                                         p=params.rain_exceedance_percent)
         out[ok] = np.asarray(getattr(value, "value", value), dtype=np.float64)
     return out
+
+
+RAIN_TABLE_STEP_DEG = 1.0
+"""Elevation step of :func:`rain_fade_table`, deg. Linear interpolation on it stays within ~0.5 dB of the
+direct ITU-R P.618 figure at 0.01 % of the year (measured over 2,000 random places and elevations, peaks of
+~27 dB; P.618's elevation dependence has kinks a finer step does not remove) and within ~0.15 dB at 0.1 %."""
+
+
+def rain_fade_table(lat_deg, lon_deg, params: CapacityParams, elevation_step_deg: float = RAIN_TABLE_STEP_DEG):
+    """Rain fade of ``C`` fixed places (cell centres) at any elevation, from one ITU-R P.618 evaluation per
+    place and elevation step (:func:`rain_attenuation_db` at ``params.min_elevation_deg``, then every
+    ``elevation_step_deg`` to 90°), interpolated linearly in elevation: a callable ``(place_idx, elevation_deg)
+    -> dB`` for :func:`~leosim.capacity.beams.schedule_beams`' ``rain_db``, or None when
+    ``params.rain_exceedance_percent`` is not set. Built once per run; each slot only interpolates."""
+    if params.rain_exceedance_percent is None:
+        return None
+    grid = np.r_[np.arange(params.min_elevation_deg, 90.0, elevation_step_deg), 90.0]
+    lat = np.asarray(lat_deg, dtype=np.float64).reshape(-1, 1)
+    lon = np.asarray(lon_deg, dtype=np.float64).reshape(-1, 1)
+    table = rain_attenuation_db(lat, lon, grid[None, :], params)
+
+    def fade_db(place_idx, elevation_deg):
+        el = np.clip(np.asarray(elevation_deg, dtype=np.float64), grid[0], grid[-1])
+        i = np.clip(np.searchsorted(grid, el, side="right") - 1, 0, grid.size - 2)
+        w = (el - grid[i]) / (grid[i + 1] - grid[i])
+        return table[place_idx, i] * (1.0 - w) + table[place_idx, i + 1] * w
+
+    return fade_db

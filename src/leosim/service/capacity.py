@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..capacity import CapacityParams, SlotCapacity, Terminals, capacity_slot, locate_in_cells
+from ..capacity.linkbudget import rain_fade_table
 from ..timebase import Times
 from .engine import ServiceEngine
 from .engine import Terminals as AskedTerminals
@@ -71,6 +72,7 @@ class CapacityService:
         self.demand = Terminals.make(self.cell_row[self.order], tier=rows.tier[self.order],
                                      demand_mbps=rows.demand_mbps[self.order], count=rows.count[self.order],
                                      activity=rows.activity[self.order], plan_cap_mbps=rows.plan_cap_mbps[self.order])
+        self.rain_db = rain_fade_table(self.cells.lat_deg, self.cells.lon_deg, params)  # None without rain
         self.gateway_sites = np.asarray(engine.gateways, dtype=np.int64)
         self.gateway_ids = engine.sites.ids[self.gateway_sites]
         self.gateway_capacity_mbps = (np.full(self.gateway_sites.size, params.gateway_capacity_mbps)
@@ -90,7 +92,7 @@ class CapacityService:
                                      answer.node_paths[b][0], answer.gateway[b, 0], position_km, self.params,
                                      gateway_sites=self.gateway_sites,
                                      gateway_capacity_mbps=self.gateway_capacity_mbps,
-                                     satellites=self.satellites))
+                                     satellites=self.satellites, rain_db=self.rain_db))
         return out
 
     def frames(self, instant, position_km, books, names) -> dict:
