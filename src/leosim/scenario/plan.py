@@ -542,7 +542,10 @@ class Plan:
         params = self.capacity_params
         if self.capacity_satellites is not None:  # a gateway antenna tracks any generation's satellites
             params = replace(params, gateway_mbps_per_antenna=self.capacity_satellites.feeder_mbps_per_antenna)
-        antennas = np.full(engine.gateways.size, params.gateway_antennas, dtype=np.float64)
+        # Antennas per gateway: the ground data's `antennas` column where given, else the parameter; then
+        # [capacity] gateway_antennas.
+        given = self.sites.antennas[engine.gateways]
+        antennas = np.where(given > 0, given, params.gateway_antennas).astype(np.float64)
         gw_ids = self.sites.ids[engine.gateways]
         for gw, count in self.spec.capacity.gateway_antennas.items():
             hit = gw_ids == gw
