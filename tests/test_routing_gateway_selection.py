@@ -186,14 +186,18 @@ report = false
 """
 
 
+GATEWAYS_CSV = "gw-kyiv,Kyiv gateway,50.30,30.90,gateway\ngw-madrid,Madrid gateway,40.50,-3.60,gateway\n"
+POPS_CSV = "pop-mad,Madrid,40.42,-3.70,pop\n"
+HEADER = "id,name,lat,lon,kind\n"
+
+
 @pytest.mark.parametrize("selection", GATEWAY_SELECTIONS)
 def test_a_scenario_lands_where_its_key_says(tmp_path, selection):
     from leosim.scenario import Scenario
     from leosim.service.access import access_at
 
-    (tmp_path / "gw.csv").write_text("id,name,lat,lon,kind\ngw-kyiv,Kyiv gateway,50.30,30.90,gateway\n"
-                                     "gw-madrid,Madrid gateway,40.50,-3.60,gateway\n")
-    (tmp_path / "pop.csv").write_text("id,name,lat,lon,kind\npop-mad,Madrid,40.42,-3.70,pop\n")
+    (tmp_path / "gw.csv").write_text(HEADER + GATEWAYS_CSV)
+    (tmp_path / "pop.csv").write_text(HEADER + POPS_CSV)
     scenario = Scenario.from_text(SCENARIO.format(selection=selection), base_dir=tmp_path, source="landing.toml")
     answer = access_at(site="kyiv", at="2024-10-25T06:00:00Z", scenario=scenario)
     assert answer["routable"] and answer["pop"] == "pop-mad"
@@ -201,3 +205,41 @@ def test_a_scenario_lands_where_its_key_says(tmp_path, selection):
     access = scenario.run()["access"]
     assert set(access["gateway"]) == {answer["gateway"]}
     assert access["rtt_ms"].iloc[0] == pytest.approx(answer["rtt_ms"], abs=ONE_NS_MS)
+
+
+def test_a_sweep_may_compare_the_selections():
+    from leosim.scenario.schema import ScenarioSpec, SweepVariantSpec
+    from leosim.scenario.sweep import variant_spec
+
+    spec = ScenarioSpec.model_validate({"scenario": {"name": "s"}, "constellation": {"preset": "starlink-gen1"},
+                                        "time": {"start": "2024-10-25T06:00:00Z", "duration_s": 60, "step_s": 60},
+                                        "sites": [{"name": "Kyiv", "lat": 50.45, "lon": 30.52}]})
+    variant = SweepVariantSpec(name="near", set={"network.gateway_selection": "nearest"})
+    assert variant_spec(spec, variant, 0, "s.toml").network.gateway_selection == "nearest"
+
+
+def test_cli_rtt_gateway_selection(tmp_path):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from leosim.cli import main
+
+    sites = tmp_path / "sites.csv"
+    sites.write_text(HEADER + "kyiv,Kyiv,50.45,30.52,terminal\n" + GATEWAYS_CSV + POPS_CSV)
+    n_sat = 4408  # starlink-gen1; site j is node n_sat + j (Hypatia numbering)
+    rows = {}
+    for selection in GATEWAY_SELECTIONS:
+        out = tmp_path / f"{selection}.csv"
+        result = CliRunner().invoke(main, ["rtt", "--constellation", "starlink-gen1", "--sites", str(sites),
+                                           "--pair", "kyiv", "pop", "--mode", "user", "--gateway-selection",
+                                           selection, "--start", "2024-10-25T06:00:00Z", "--duration", "60",
+                                           "--step", "60", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        rows[selection] = pd.read_csv(out).iloc[0]
+    gateway = {k: int(str(r["path"]).split()[-2]) - n_sat for k, r in rows.items()}
+    assert gateway == {"lowest-rtt": 2, "nearest": 1}  # site 1: the Kyiv gateway, site 2: Madrid's
+    assert rows["nearest"]["rtt_ms"] > rows["lowest-rtt"]["rtt_ms"]  # lowest-rtt is the least RTT by definition
+    bad = CliRunner().invoke(main, ["rtt", "--constellation", "starlink-gen1", "--sites", str(sites), "--pair",
+                                    "kyiv", "pop-mad", "--gateway-selection", "nearest", "--duration", "1",
+                                    "--step", "1", "--out", str(tmp_path / "x.csv")])
+    assert bad.exit_code == 2 and "--gateway-selection" in bad.output
