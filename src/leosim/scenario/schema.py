@@ -390,8 +390,8 @@ class OutputSpec(_Strict):
 
 
 SWEEP_SETTABLE = ("network.isl", "network.isl_shift", "network.routing", "network.terminal_min_elevation_deg",
-                  "network.gateway_min_elevation_deg", "network.gateway_selection", "ground.gateways", "ground.pops", "constellation.preset",
-                  "constellation.tle", "constellation.hypatia", "policy.default_state",
+                  "network.gateway_min_elevation_deg", "network.gateway_selection", "ground.gateways", "ground.pops",
+                  "constellation.preset", "constellation.tle", "constellation.hypatia", "policy.default_state",
                   "policy.landing_default_state", "policy.store")
 """Key paths a sweep variant may override (``set``); files are relative to the scenario file."""
 
