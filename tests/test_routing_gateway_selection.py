@@ -137,6 +137,53 @@ def test_measured_fibre_picks_the_pop_and_gives_the_delay(hand):
     assert (step.gateway[0], step.dst[0]) == (GW_FAR, POP_FAR)
 
 
+def test_nearest_against_brute_force_over_every_gateway():
+    """Random terminals, gateways, PoPs, fibre and landing rights under a Walker shell: the space delay to every
+    gateway from an independent isl-mode search (terminal -> gateway), then the choice made by hand."""
+    from leosim.ground.geodesy import enu_basis, geodetic_to_ecef
+    from leosim.network.links import plus_grid_isls
+    from synthetic import walker_ecef_km
+
+    pos, plane, slot = walker_ecef_km(24, 16, 550.0, 53.0, 1234.0)
+    isls = plus_grid_isls(np.zeros_like(plane), plane, slot)
+    rng = np.random.default_rng(12)
+    kinds = np.array(["terminal"] * 20 + ["gateway"] * 8 + ["pop"] * 4)
+    lat, lon = rng.uniform(-45, 45, kinds.size), rng.uniform(-60, 60, kinds.size)
+    site, up = geodetic_to_ecef(lat, lon, 0.0), enu_basis(lat, lon)[..., 2, :]
+    terminals, gateways, pops = (np.flatnonzero(kinds == k) for k in ("terminal", "gateway", "pop"))
+    fibre_km = rng.uniform(100, 4000, (gateways.size, pops.size))
+    fibre_km[0, :] = np.nan          # gateway 0 reaches no PoP: never chosen
+    fibre_km[1, 2] = np.nan          # gateway 1 cannot reach PoP 2
+    landing = np.ones(gateways.size, bool)
+    landing[3] = False
+    user = Router(site, kinds, mode="user", isls=isls, site_up=up, min_elevation_deg=25.0, fibre_km=fibre_km,
+                  gateway_selection="nearest")
+    isl = Router(site, kinds, mode="isl", isls=isls, site_up=up, min_elevation_deg=25.0)
+    t, g = (x.ravel() for x in np.meshgrid(terminals, gateways, indexing="ij"))
+    space_ms = isl.route(pos, t, g).one_way_ms.reshape(terminals.size, gateways.size)
+    fibre_ms = np.where(np.isnan(fibre_km), np.inf, fibre_km * FIBRE_REFRACTIVE_INDEX / C * 1000.0)
+    for q in (None, 2):
+        reach = np.isfinite(fibre_ms).any(axis=1) if q is None else np.isfinite(fibre_ms[:, q])
+        allowed = np.where(landing & reach, np.nan_to_num(space_ms, nan=np.inf), np.inf)
+        best = np.argmin(allowed, axis=1)
+        ok = np.isfinite(allowed.min(axis=1))
+        assert ok.sum() >= 15  # most terminals see a gateway through the shell at this instant
+        pop = np.argmin(fibre_ms[best], axis=1) if q is None else np.full(terminals.size, q)
+        want_ms = 2 * (space_ms[np.arange(terminals.size), best] + fibre_ms[best, pop])
+        dst = np.full(terminals.size, -1 if q is None else pops[q])
+        step = user.route(pos, terminals, dst, landing=landing)
+        np.testing.assert_array_equal(np.isfinite(step.rtt_ms), ok)
+        np.testing.assert_array_equal(step.gateway[ok], gateways[best[ok]])
+        np.testing.assert_array_equal(step.dst[ok], pops[pop[ok]])
+        np.testing.assert_allclose(step.rtt_ms[ok], want_ms[ok], rtol=0, atol=ONE_NS_MS)
+    # Never faster than the lowest-RTT route, which minimises the same sum over every gateway and PoP.
+    low = Router(site, kinds, mode="user", isls=isls, site_up=up, min_elevation_deg=25.0,
+                 fibre_km=fibre_km).route(pos, terminals, np.full(terminals.size, -1), landing=landing)
+    near = user.route(pos, terminals, np.full(terminals.size, -1), landing=landing)
+    both = np.isfinite(low.rtt_ms)
+    assert (near.rtt_ms[both] >= low.rtt_ms[both] - ONE_NS_MS).all()
+
+
 def test_bad_gateway_selection_is_an_input_error(hand):
     _sats, ring, site, up = hand["geometry"]
     with pytest.raises(LeosimInputError, match="unknown gateway selection 'closest'") as error:
