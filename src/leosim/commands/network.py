@@ -155,9 +155,13 @@ def _isl_note(isl_report, counts: dict[str, int]) -> None:
 @click.option("--fibre", "fibre", type=click.Path(dir_okay=False),
               help="User mode: CSV of measured gateway-to-PoP fibre (gateway, pop, distance_km); unlisted pairs "
                    "use the great circle.")
+@click.option("--gateway-selection", "gateway_selection", type=click.Choice(["lowest-rtt", "nearest"]),
+              default="lowest-rtt", show_default=True,
+              help="User mode: where routes land: lowest-rtt (the gateway and PoP with the least RTT) or nearest "
+                   "(the gateway with the least space-segment delay, then fibre to the PoP).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="Output, .csv or .parquet.")
 def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, duration_s, step_s, mode, isl,
-        min_elevation_deg, fibre, out):
+        min_elevation_deg, fibre, gateway_selection, out):
     """Round-trip times between places over time.
 
     Columns: time_s, time_utc, src, dst, rtt_ms, hops, path (space-separated node ids: satellites
@@ -182,12 +186,16 @@ def rtt(constellation, tle, hypatia, sites_spec, pair_args, all_pairs, start, du
         gsl = {"max_gsl_length_km": network.max_gsl_length_km}
     if fibre is not None and mode != "user":
         raise LeosimInputError("a fibre table applies to --mode user (gateway to PoP legs)", field="--fibre")
+    if gateway_selection != "lowest-rtt" and mode != "user":
+        raise LeosimInputError("a gateway selection applies to --mode user (routes that land at a gateway)",
+                               field="--gateway-selection")
     if fibre is not None:
         from ..network.fibre import fibre_matrix_km
 
         gsl["fibre_km"] = fibre_matrix_km(fibre, sites)
     router = Router(sites.ecef_km, sites.kinds, mode=mode, isls=_isls(isl, sats, network),
-                    max_isl_length_km=network.max_isl_length_km if network is not None else None, **gsl)
+                    max_isl_length_km=network.max_isl_length_km if network is not None else None,
+                    gateway_selection=gateway_selection, **gsl)
     ids = np.asarray(sites.ids, dtype=str)
     left_out: dict[str, int] = {}  # ISLs not usable at an instant, by reason (too long, Earth-blocked, ...)
     update, close = progress_bar("rtt", unit="instant")

@@ -8,6 +8,7 @@ from .._lazy import lazy_exports
 _EXPORTS = {
     "default_max_isl_length_km": ".links",
     "fibre_rtt_ms": ".references",
+    "GATEWAY_SELECTIONS": ".routing",
     "great_circle_km": ".references",
     "gsl_edges_by_elevation": ".links",
     "gsl_edges_by_range": ".links",
@@ -35,6 +36,7 @@ _EXPORTS = {
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
+    "GATEWAY_SELECTIONS",
     "MODES",
     "IslReport",
     "PairReferences",

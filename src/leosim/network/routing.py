@@ -19,6 +19,20 @@ Modes (see issue 3):
   PoP that minimise the RTT; PoPs have no GSLs (they are reached only over fibre). A pair's destination
   ``-1`` means "best PoP"; a PoP index fixes the PoP (the gateway is still chosen).
 
+Gateway selection in ``user`` mode (``gateway_selection``, one of :data:`GATEWAY_SELECTIONS`):
+
+* ``lowest-rtt`` (default): the gateway and PoP that minimise the whole RTT, fibre included. Lasers run at
+  c and fibre at c/1.468, so this lands almost all traffic at the few gateways next to the PoPs.
+* ``nearest``: the gateway (among those with landing rights and a fibre leg to the PoP) with the least
+  *space-segment* one-way delay from the terminal (terminal → satellite(s) → ISLs → gateway), as Starlink
+  lands a terminal's traffic near the terminal and carries it to the PoP over terrestrial fibre. The PoP is
+  the given one, or (``-1``) the one nearest that gateway by fibre. The searches are the same, on a graph
+  whose fibre legs weigh :data:`~leosim.network.graph.MIN_EDGE_DELAY_S` (a zero weight would vanish from
+  the sparse graph); the reported delay is then the space delay plus the chosen leg's true fibre delay.
+  Ties: between gateways at exactly the same space delay, the one the search reaches first (deterministic
+  for given inputs); between PoPs equally near the chosen gateway, the lower site index. Pairs with a given
+  PoP and pairs with ``-1`` in one call are routed as two groups.
+
 Best PoP for every pair (all destinations ``-1``, the scenario engine's case) takes one dijkstra, not
 one per PoP: from all PoPs at once on the transposed graph (``min_only``: each node's distance from its
 nearest PoP, and which PoP that is), with each gateway's fibre reduced to its nearest PoP (the lowest
@@ -54,6 +68,9 @@ from .references import MS_PER_S, fibre_one_way_s, great_circle_km
 
 MODES = ("isl", "bent-pipe", "ground-relay", "user")
 """Routing modes accepted by :class:`Router`."""
+
+GATEWAY_SELECTIONS = ("lowest-rtt", "nearest")
+"""How :class:`Router` picks the landing gateway in ``user`` mode (module docstring)."""
 
 @dataclass(frozen=True)
 class Paths:
@@ -229,16 +246,26 @@ class Router:
     relay_kinds : site kinds that may relay in ``ground-relay`` mode.
     fibre_km : ``user`` mode: ``(G, Q)`` measured fibre distances km from each gateway (in site order)
         to each PoP (in site order), NaN where not connected; default the great-circle distance.
+    gateway_selection : ``user`` mode: one of :data:`GATEWAY_SELECTIONS` (module docstring): ``lowest-rtt``
+        (default) or ``nearest``. ``nearest`` in any other mode is an error (there is no landing gateway).
     """
 
     def __init__(self, site_ecef_km, site_kind, *, mode: str = "isl", isls=None, site_up=None,
                  min_elevation_deg=None, max_gsl_length_km=None, max_isl_length_km=None,
-                 isl_shell_altitude_km=None, relay_kinds=("gateway",), fibre_km=None, unlinked_sites=None):
+                 isl_shell_altitude_km=None, relay_kinds=("gateway",), fibre_km=None, unlinked_sites=None,
+                 gateway_selection: str = "lowest-rtt"):
         # ``unlinked_sites``: indices of sites that never get GSLs (placeholders of moving terminals, which
         # are routed as extra sites where their tracks put them).
         if mode not in MODES:
             raise LeosimInputError(f"unknown routing mode {mode!r}; accepted: {', '.join(MODES)}",
                                    field="mode")
+        if gateway_selection not in GATEWAY_SELECTIONS:
+            raise LeosimInputError(f"unknown gateway selection {gateway_selection!r}; accepted: "
+                                   f"{', '.join(GATEWAY_SELECTIONS)}", field="gateway_selection")
+        if gateway_selection != "lowest-rtt" and mode != "user":
+            raise LeosimInputError(f"gateway_selection {gateway_selection!r} applies to user mode only (routes "
+                                   f"in {mode!r} mode land at no gateway)", field="gateway_selection")
+        self.gateway_selection = gateway_selection
         self.site_ecef_km = np.asarray(site_ecef_km, dtype=np.float64).reshape(-1, 3)
         self.site_kind = np.asarray(site_kind, dtype=str)
         n_site = self.site_ecef_km.shape[0]
@@ -297,6 +324,14 @@ class Router:
                         f"fibre_km must be (gateways, PoPs) = {g.shape}, got {dist.shape}", field="fibre_km")
             self._ground = (g.ravel(), q.ravel(), fibre_one_way_s(dist).ravel())
         self._nearest_pop_ground = _nearest_pop_legs(*self._ground, self.gateways.size, self.pops.size)
+        if gateway_selection == "nearest":
+            # Searched on legs of the floor weight (the nearest gateway wins); reported with the true delay,
+            # floored as the lowest-rtt graph floors it.
+            self._fibre_delay_s = np.maximum(self._ground[2], MIN_EDGE_DELAY_S).reshape(g.shape)
+            self._search_ground = _floor_weight_legs(*self._ground)
+            self._search_nearest_pop_ground = _floor_weight_legs(*self._nearest_pop_ground)
+        else:
+            self._search_ground, self._search_nearest_pop_ground = self._ground, self._nearest_pop_ground
         # Built once here (not lazily), so that concurrent callers (the server's threads) share one router.
         self._site_tree = cKDTree(self.site_ecef_km[self._gsl_sites]) if self._gsl_sites.size else None
 
@@ -342,6 +377,9 @@ class Router:
         dst = np.asarray(dst, dtype=np.int64).ravel()
         n_extra = 0 if extra_sites is None else extra_sites.count
         self._check_pairs(src, dst, n_extra)
+        if self.gateway_selection == "nearest" and (dst < 0).any() and (dst >= 0).any():
+            return self._route_in_two_groups(sat_ecef_km, src, dst, gsl_edges=gsl_edges, landing=landing,
+                                             extra_sites=extra_sites)
         layout = NodeLayout(sat_ecef_km.shape[0], self.layout_sites + n_extra)
         if self.isls.size and int(self.isls.max()) >= layout.n_sat:
             raise LeosimInputError(f"ISL set names satellite {int(self.isls.max())} but only "
@@ -356,7 +394,8 @@ class Router:
         if n_extra and relay_site is not None:
             relay_site = np.concatenate([relay_site, np.zeros(n_extra, bool)])
         best_pop_only = self.mode == "user" and src.size > 0 and self.pops.size > 0 and bool((dst < 0).all())
-        ground = self._landing_legs(self._nearest_pop_ground if best_pop_only else self._ground, landing)
+        ground = self._landing_legs(self._search_nearest_pop_ground if best_pop_only else self._search_ground,
+                                    landing)
         graph = delay_graph(layout, isls=self.isls, isl_length_km=isl_len, gsl_site=gsite, gsl_sat=gsat,
                             gsl_length_km=glen, relay_site=relay_site, ground_from=ground[0],
                             ground_to=ground[1], ground_delay_s=ground[2])
@@ -391,7 +430,6 @@ class Router:
             paths = paths_from_tree(dist, pred, sources, layout.source(src),
                                     np.where(ok, layout.sink(np.maximum(dst, 0)), -1))
         reachable = np.isfinite(paths.delay_s)
-        one_way_ms = np.where(reachable, paths.delay_s * MS_PER_S, np.nan)
         nodes = layout.to_hypatia_ids(paths.nodes)
         if backward:
             nodes = reverse_paths(nodes, paths.n_nodes)
@@ -401,6 +439,7 @@ class Router:
             # The gateway is the node just before the PoP (paths end ... -> gateway -> PoP).
             gw_node = nodes[:, -2] if nodes.shape[1] >= 2 else np.full(n_pair, -1)
             gateway = np.where(reachable & (paths.n_nodes >= 2), gw_node - layout.n_sat, -1)
+        one_way_ms = self._one_way_ms(paths.delay_s, reachable, gateway, dst)
         return StepRoutes(src=src, dst=dst, gateway=gateway, rtt_ms=2.0 * one_way_ms, one_way_ms=one_way_ms,
                           hops=np.where(reachable, paths.n_nodes - 1, -1), paths=nodes,
                           isl_valid=valid, isl_report=report)
@@ -440,10 +479,42 @@ class Router:
         gateway = np.full(src.size, -1, np.int64)
         if nodes.shape[1] >= 2:
             gateway = np.where(reachable & (n_nodes >= 2), nodes[:, -2] - layout.n_sat, -1)
-        one_way_ms = np.where(reachable, delay_s * MS_PER_S, np.nan)
+        one_way_ms = self._one_way_ms(delay_s, reachable, gateway, pop)
         return StepRoutes(src=src, dst=pop, gateway=gateway, rtt_ms=2.0 * one_way_ms, one_way_ms=one_way_ms,
                           hops=np.where(reachable, n_nodes - 1, -1), paths=nodes,
                           isl_valid=valid, isl_report=report)
+
+    def _one_way_ms(self, delay_s, reachable, gateway, pop) -> np.ndarray:
+        """One-way delay ms of routes whose searched delay is ``delay_s`` ``(P,)`` s, NaN where not
+        ``reachable``. With ``nearest`` gateway selection the search weighed the fibre leg at the floor:
+        the space delay plus the true fibre delay of the leg ``gateway`` → ``pop`` (site indices) instead."""
+        if self.gateway_selection == "nearest":
+            g = np.clip(np.searchsorted(self.gateways, gateway), 0, max(self.gateways.size - 1, 0))
+            q = np.clip(np.searchsorted(self.pops, pop), 0, max(self.pops.size - 1, 0))
+            fibre_s = self._fibre_delay_s[g, q] if self._fibre_delay_s.size else np.zeros(np.shape(delay_s))
+            delay_s = np.where(reachable, (delay_s - MIN_EDGE_DELAY_S) + fibre_s, np.inf)
+        return np.where(reachable, delay_s * MS_PER_S, np.nan)
+
+    def _route_in_two_groups(self, sat_ecef_km, src, dst, *, gsl_edges, landing, extra_sites) -> StepRoutes:
+        """``nearest`` gateway selection with both given PoPs and ``-1`` (best PoP): each group routed on its
+        own (the all-PoPs search would tie every PoP behind the nearest gateway), merged in pair order."""
+        if gsl_edges is None:
+            gsl_edges = self.gsl_edges(sat_ecef_km, extra_sites)
+        best = dst < 0
+        parts = [(np.flatnonzero(sel), self.route(sat_ecef_km, src[sel], dst[sel], gsl_edges=gsl_edges,
+                                                  landing=landing, extra_sites=extra_sites))
+                 for sel in (best, ~best)]
+        width = max(r.paths.shape[1] for _, r in parts)
+        n_pair = src.size
+        out = {name: np.empty(n_pair, getattr(parts[0][1], name).dtype)
+               for name in ("src", "dst", "gateway", "rtt_ms", "one_way_ms", "hops")}
+        paths = np.full((n_pair, width), -1, np.int64)
+        for idx, r in parts:
+            for name, arr in out.items():
+                arr[idx] = getattr(r, name)
+            paths[idx, width - r.paths.shape[1]:] = r.paths  # right-aligned
+        first = parts[0][1]
+        return StepRoutes(**out, paths=paths, isl_valid=first.isl_valid, isl_report=first.isl_report)
 
     def _choose_pops(self, delay_to_pops, dst):
         """User mode: each pair's PoP: the given one, or (``dst == -1``) the one with the least delay;
@@ -489,3 +560,11 @@ def _nearest_pop_legs(gateway, pop, delay_s, n_gateway: int, n_pop: int):
     rows = np.arange(n_gateway) * n_pop + best
     keep = rows[np.isfinite(delay_s[rows])]
     return gateway[keep], pop[keep], delay_s[keep]
+
+
+def _floor_weight_legs(gateway, pop, delay_s):
+    """The connected terrestrial legs ``(from, to, delay_s)`` (finite delay) with every delay set to the
+    graph's floor :data:`~leosim.network.graph.MIN_EDGE_DELAY_S`: a search over them picks the gateway by
+    its space-segment delay alone (``nearest`` gateway selection)."""
+    keep = np.isfinite(delay_s)
+    return gateway[keep], pop[keep], np.full(int(keep.sum()), MIN_EDGE_DELAY_S)

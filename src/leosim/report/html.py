@@ -646,7 +646,8 @@ def _inputs(tables, meta) -> str | None:
     rows = [(label, meta.get(key)) for key, label in (
         ("source", "Scenario file"), ("constellation", "Constellation"), ("satellites", "Satellites"),
         ("start", "First instant (UTC)"), ("end", "Last instant (UTC)"), ("step_s", "Step (s)"),
-        ("instants", "Instants"), ("routing", "Routing"), ("isl", "Inter-satellite links"),
+        ("instants", "Instants"), ("routing", "Routing"), ("gateway_selection", "Gateway selection"),
+        ("isl", "Inter-satellite links"),
         ("leosim_version", "leosim version"), ("generated_at", "Generated at")) if meta.get(key) not in (None, "")]
     hashes = meta.get("input_sha256") or meta.get("input_hashes") or {}
     if not rows and not hashes:

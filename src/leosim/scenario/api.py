@@ -171,6 +171,7 @@ class Scenario:
             "start": str(times.iso[0]), "end": str(times.iso[-1]), "step_s": self.spec.time.step_s,
             "instants": len(times), "constellation": plan.constellation.description,
             "satellites": len(plan.constellation), "routing": self.spec.network.routing,
+            "gateway_selection": self.spec.network.gateway_selection,
             "isl": self.spec.network.isl, "input_sha256": plan.input_hashes,
             "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "leosim_version": leosim_version(), "limitations": list(LIMITATIONS),

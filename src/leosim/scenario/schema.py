@@ -88,6 +88,12 @@ class NetworkSpec(_Strict):
         None, gt=0, description="Hypatia's GSL rule for [[pairs]]: every satellite within this range (instead of "
                                 "the elevation masks).")
     max_isl_length_km: float | None = Field(None, gt=0, description="ISLs longer than this are not used.")
+    gateway_selection: Literal["lowest-rtt", "nearest"] = Field(
+        "lowest-rtt", description="Where terminals' traffic lands: `lowest-rtt`: the gateway and PoP with the least "
+                                  "RTT (lasers at c beat fibre at c/1.468, so mostly the gateways next to the "
+                                  "PoPs); `nearest`: the gateway with the least space-segment delay from the "
+                                  "terminal, then terrestrial fibre to the PoP (the given one, or the one nearest "
+                                  "that gateway), as Starlink lands traffic.")
 
 
 class GroundSpec(_Strict):
@@ -387,8 +393,8 @@ class OutputSpec(_Strict):
 
 
 SWEEP_SETTABLE = ("network.isl", "network.isl_shift", "network.routing", "network.terminal_min_elevation_deg",
-                  "network.gateway_min_elevation_deg", "ground.gateways", "ground.pops", "constellation.preset",
-                  "constellation.tle", "constellation.hypatia", "policy.default_state",
+                  "network.gateway_min_elevation_deg", "network.gateway_selection", "ground.gateways", "ground.pops",
+                  "constellation.preset", "constellation.tle", "constellation.hypatia", "policy.default_state",
                   "policy.landing_default_state", "policy.store")
 """Key paths a sweep variant may override (``set``); files are relative to the scenario file."""
 

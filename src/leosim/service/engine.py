@@ -73,7 +73,9 @@ class NetworkSettings:
     measured gateway→PoP distances, km, NaN where not connected (None: great circle);
     ``pop_assignment``: ``nearest`` (each terminal's best PoP) or ``published`` (the PoP the operator
     assigns its country, :func:`leosim.ground.pops.assign_pops`) as of ``pop_assignment_date`` (a
-    scenario's start; None: the instant asked about).
+    scenario's start; None: the instant asked about); ``gateway_selection``: how terminals' routes pick
+    their landing gateway, one of :data:`~leosim.network.routing.GATEWAY_SELECTIONS` (``lowest-rtt``: the
+    least RTT to the PoP; ``nearest``: the least space-segment delay, then fibre to the PoP).
     """
 
     isls: np.ndarray
@@ -85,6 +87,7 @@ class NetworkSettings:
     fibre_km: np.ndarray | None = None
     pop_assignment: str = "nearest"
     pop_assignment_date: np.datetime64 | None = None
+    gateway_selection: str = "lowest-rtt"
 
     @classmethod
     def from_spec(cls, network, *, isls, fibre_km=None, pop_assignment: str = "nearest",
@@ -96,7 +99,8 @@ class NetworkSettings:
                    gateway_min_elevation_deg=float(network.gateway_min_elevation_deg),
                    pair_routing=network.routing, max_gsl_length_km=network.max_gsl_length_km,
                    max_isl_length_km=network.max_isl_length_km, fibre_km=fibre_km,
-                   pop_assignment=pop_assignment, pop_assignment_date=pop_assignment_date)
+                   pop_assignment=pop_assignment, pop_assignment_date=pop_assignment_date,
+                   gateway_selection=network.gateway_selection)
 
 
 @dataclass(frozen=True)
@@ -291,7 +295,8 @@ class ServiceEngine:
                         network.terminal_min_elevation_deg)
         self.router = Router(sites.ecef_km, sites.kinds, mode="user", isls=network.isls, site_up=sites.up,
                              min_elevation_deg=mask, max_isl_length_km=network.max_isl_length_km,
-                             fibre_km=network.fibre_km, unlinked_sites=moving_sites)
+                             fibre_km=network.fibre_km, unlinked_sites=moving_sites,
+                             gateway_selection=network.gateway_selection)
         self._pair_routers: dict[str, Router] = {}
         self._lock = threading.Lock()  # guards the lazily built pair routers (the server's threads share them)
 
