@@ -12,7 +12,8 @@ available rates). Target: one slot <= 250 ms on one core.
 3.4 Mbps each (OpenVault Q4 2023 641 GB/month × busy-hour ratio 1.7, see docs/capacity.md), one row per
 cell (``count`` = subscribers in it), at a US busy hour (02:00 UTC = 21:00 EST, 18:00 PST). Constellation:
 the real one of ``../shared/data/starlink-2025-12-06.tle`` (operational satellites as inferred by
-``leosim.orbits.inference``; ``--elements`` for another file), each satellite with its generation's beams
+``leosim.orbits.inference``; ``--elements`` for another file) launched by the middle of Ookla's quarter
+(``--as-of``, default 2025-02-14), each satellite with its generation's beams
 and ceiling by launch date (``SatelliteCapacity.of_generations(satellite_generations(...))``: v2 mini from
 2023-02-27, else v1.5), gateway antennas at the satellites' mean feeder figure; routes land at the gateway
 nearest the terminal (``gateway_selection="nearest"``) and reach the PoP over fibre. Without the file it falls
@@ -45,7 +46,9 @@ from leosim.capacity import (
 )
 from leosim.capacity.beams import candidate_pairs
 from leosim.capacity.demand import POPULATION_SPREAD_KM
+from leosim.capacity.params import BUSY_HOUR_DEMAND_MBPS
 from leosim.ground.sites import default_cities, default_ground_infrastructure
+from leosim.network.balancing import spill_overloaded_gateways
 from leosim.network.links import default_isls
 from leosim.network.routing import Router
 from leosim.timebase import Times
@@ -57,6 +60,9 @@ US_BUSY_HOUR_UTC = "2025-12-06T02:00:12Z"
 OOKLA_US_STARLINK_MEDIAN_MBPS = 104.7
 """Ookla Speedtest Intelligence, US Starlink median download, Q1 2025 (Ookla, "Starlink's U.S. performance
 is on the rise", 2025)."""
+OOKLA_QUARTER_MIDDLE = "2025-02-14"
+"""The middle of Q1 2025: the fleet compared with Ookla's Q1 2025 median is the shared snapshot's satellites
+launched by then (``[constellation] as_of``); those launched later had not flown during Ookla's quarter."""
 
 
 def best_cpu_of(function, repeat: int) -> float:
@@ -77,17 +83,23 @@ def weighted_quantile(values, weights, q):
     return values[order][np.searchsorted(cum, np.asarray(q) * cum[-1])]
 
 
-def us_constellation(elements):
-    """The operational satellites of an element file and their per-generation limits (by launch date)."""
+def us_constellation(elements, as_of=None):
+    """The operational satellites of an element file launched by ``as_of`` (as a scenario's ``[constellation]
+    as_of``), and their per-generation limits (by launch date)."""
     from leosim.orbits.inference import infer_constellation, satellite_launch_dates
 
-    constellation = infer_constellation(Constellation.from_file(elements))
+    constellation = Constellation.from_file(elements)
+    if as_of is not None:
+        launched = satellite_launch_dates(constellation.satrecs)
+        constellation = constellation.subset(np.isnat(launched) | (launched <= np.datetime64(as_of, "D")))
+    constellation = infer_constellation(constellation)
     generations = satellite_generations(satellite_launch_dates(constellation.satrecs))
     return constellation, SatelliteCapacity.of_generations(generations), generations
 
 
 def build(n_terminals: int, *, us: bool, seed: int = 1, at="2025-03-01T18:00:12Z", spread_km=None,
-          constellation_name="starlink-gen1", elements=None, gateway_selection="lowest-rtt"):
+          constellation_name="starlink-gen1", elements=None, gateway_selection="lowest-rtt", as_of=None,
+          spill=True):
     params = CapacityParams()
     cities = default_cities()
     geometry = None
@@ -105,7 +117,7 @@ def build(n_terminals: int, *, us: bool, seed: int = 1, at="2025-03-01T18:00:12Z
     cells, row = locate_in_cells(lat, lon, params.cell_resolution, territories)
     satellites, generations = None, None
     if elements is not None:
-        constellation, satellites, generations = us_constellation(elements)
+        constellation, satellites, generations = us_constellation(elements, as_of)
         params = CapacityParams(gateway_mbps_per_antenna=satellites.feeder_mbps_per_antenna)
     else:
         constellation = Constellation.preset(constellation_name)
@@ -120,6 +132,14 @@ def build(n_terminals: int, *, us: bool, seed: int = 1, at="2025-03-01T18:00:12Z
     t0 = time.perf_counter()
     routes = router.route(sat, np.arange(n_cell), np.full(n_cell, -1))
     route_s = time.perf_counter() - t0
+    moved = None
+    if us and spill:  # a busy hour: traffic that would overload a gateway's feeders lands at the next one
+        cell_rows, count = np.unique(row, return_counts=True)
+        offered = np.zeros(n_cell)
+        offered[cell_rows] = count * BUSY_HOUR_DEMAND_MBPS
+        feeders = np.full(router.gateways.size, params.gateway_capacity_mbps)
+        routes, moved = spill_overloaded_gateways(router, sat, np.arange(n_cell), np.full(n_cell, -1), routes,
+                                                  offered, feeders)
     status = np.where(np.isfinite(routes.rtt_ms), "ok", "no_route")
     gateway_sites = n_cell + np.flatnonzero(ground.kinds == "gateway")
     if us:  # one row per cell, counting its subscribers
@@ -134,7 +154,8 @@ def build(n_terminals: int, *, us: bool, seed: int = 1, at="2025-03-01T18:00:12Z
     return dict(cells=cells, terminals=terminals, status=status[t_cell], allowed=np.ones(t_cell.size, bool),
                 paths=routes.paths[t_cell], gateway=routes.gateway[t_cell], sat=sat, params=params,
                 gateway_sites=gateway_sites, route_s=route_s, n_sat=len(constellation), satellites=satellites,
-                generations=generations, label=constellation_name if elements is None else Path(elements).name)
+                generations=generations, moved=moved,
+                label=constellation_name if elements is None else Path(elements).name)
 
 
 def main() -> None:
@@ -150,6 +171,11 @@ def main() -> None:
                         help=f"--us: element file (default {SHARED_ELEMENTS} when present)")
     parser.add_argument("--gateway-selection", choices=("nearest", "lowest-rtt"), default=None,
                         help="landing gateway rule (default: nearest with --us, lowest-rtt otherwise)")
+    parser.add_argument("--as-of", default=OOKLA_QUARTER_MIDDLE,
+                        help="--us with elements: keep satellites launched by this date (default the middle of "
+                             "Ookla's quarter, %(default)s); 'none' keeps all")
+    parser.add_argument("--no-spill", action="store_true",
+                        help="--us: keep every route's idle-network gateway even when its feeders overflow")
     args = parser.parse_args()
     pin_one_core()
     n = 2_000_000 if args.us and args.terminals == 100_000 else args.terminals
@@ -162,6 +188,7 @@ def main() -> None:
     selection = args.gateway_selection or ("nearest" if args.us else "lowest-rtt")
     b = build(n, us=args.us, spread_km=args.spread_km, constellation_name=args.constellation or "starlink-gen1",
               elements=elements, gateway_selection=selection,
+              as_of=None if str(args.as_of).lower() == "none" else args.as_of, spill=not args.no_spill,
               at=US_BUSY_HOUR_UTC if args.us else "2025-03-01T18:00:12Z")
     cells, terminals, params = b["cells"], b["terminals"], b["params"]
 
@@ -190,6 +217,8 @@ def main() -> None:
           f"{(out.demand_mbps * terminals.count).sum() / 1e3:,.0f} Gbps, served {served.sum() / 1e3:,.0f} Gbps; "
           f"bottlenecks (terminals): " + ", ".join(
               f"{k} {terminals.count[out.bottleneck == k].sum():,.0f}" for k in np.unique(out.bottleneck)))
+    if b["moved"] is not None:
+        print(f"load-aware landing: {int(b['moved'].sum()):,} of {len(cells):,} cells moved to a gateway with room")
     gw_load = out.gateway_load_mbps
     loaded = gw_load > 0
     full = gw_load >= (1 - 1e-9) * out.gateway_capacity_mbps

@@ -9,6 +9,7 @@ import pytest
 
 from leosim.scenario.api import Scenario
 from leosim.scenario.tables import CAPACITY_TABLES, TABLE_COLUMNS
+from leosim.timebase import Times
 
 SCENARIO = """
 [scenario]
@@ -175,3 +176,26 @@ def test_gateway_antennas_from_the_ground_data_then_the_scenario(tmp_path):
                                  "site_counts = { warsaw = 50 }\ngateway_antennas = { gw-warsaw = 3 }"))
     service = Scenario.from_toml(path).plan.capacity_service
     np.testing.assert_allclose(service.gateway_capacity_mbps, [12 * 20_000.0, 3 * 20_000.0])
+
+
+@pytest.mark.slow
+def test_gateway_overflow_spills_to_gateways_with_room(tmp_path):
+    # Feeders of 8 × 100 Mbps per gateway against ~7 Gbps of Polish and Ukrainian demand: with "none" the
+    # routes keep their idle-network gateways and a few saturate; with "spill" the overflow lands at other
+    # gateways, more gateways carry load, more is served, and no gateway carries more than its feeders.
+    base = SCENARIO.replace("parameters = { cell_resolution = 3 }",
+                            "parameters = { cell_resolution = 3, gateway_mbps_per_antenna = 100 }")
+    served, loaded, over = {}, {}, {}
+    for mode in ("none", "spill"):
+        path = tmp_path / f"{mode}.toml"
+        path.write_text(base.replace("[capacity]\n", f'[capacity]\ngateway_overflow = "{mode}"\n', 1))
+        plan = Scenario.from_toml(path).plan
+        service = plan.capacity_service
+        instant = np.datetime64("2024-10-25T06:00:12")
+        position = plan.service_engine.positions_km(Times.from_utc([instant]))[0]
+        slot = service.slot(instant, position, [plan.rule_book()])[0]
+        served[mode] = float((slot.served_mbps * service.demand.count).sum())
+        loaded[mode] = int((slot.gateway_load_mbps > 0).sum())
+        over[mode] = slot.gateway_load_mbps > slot.gateway_capacity_mbps * (1 + 1e-9)
+    assert served["spill"] > served["none"] and loaded["spill"] > loaded["none"]
+    assert not over["spill"].any()

@@ -103,9 +103,10 @@ average-hour ratio of 1.7. The ratio is an *assumption* of the usual order for f
 ACTIVITY_FACTOR = 1.0
 """Share of terminals drawing their busy-hour demand at once. With a busy-hour *mean* demand the default is
 1 (the mean already averages idle and active subscribers)."""
-PLAN_CAP_MBPS = 400.0
-"""A terminal's own ceiling for ``available_mbps`` (what one speed test can reach), Mbps. *Assumption*:
-the order of the highest download figures Ookla reports for Starlink terminals (p90 ~ 250-300 Mbps)."""
+PLAN_CAP_MBPS = 220.0
+"""A terminal's own ceiling for ``available_mbps`` (what one speed test can reach), Mbps: the top of the
+download range Starlink publishes for its Residential plan ("25–220 Mbps", starlink.com/specifications,
+2024). On an unloaded beam a speed test reaches this, not the beam's 1.3 Gbps."""
 AT_CAPACITY_SHARE = 1.0
 """A cell is "at capacity" (new activations refused) when its committed demand exceeds this share of the
 capacity of the beams it is given. *Assumption* (Starlink publishes no threshold)."""

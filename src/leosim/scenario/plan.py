@@ -555,7 +555,8 @@ class Plan:
             antennas[hit] = count
         return CapacityService(engine, params, self.capacity_rows,
                                gateway_capacity_mbps=antennas * params.gateway_mbps_per_antenna,
-                               satellites=self.capacity_satellites)
+                               satellites=self.capacity_satellites,
+                               spill=self.spec.capacity.gateway_overflow == "spill")
 
     @cached_property
     def capacity_satellites(self):

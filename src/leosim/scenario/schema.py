@@ -354,6 +354,9 @@ class CapacitySpec(_Strict):
 
     preset: Literal["starlink-v1.5", "starlink-v2-mini"] = Field("starlink-v1.5",
                                                                  description="Capacity parameter set.")
+    gateway_overflow: Literal["spill", "none"] = Field(
+        "spill", description="`spill`: traffic that would overload a gateway's feeders lands at the next gateway "
+        "with room (leosim.network.balancing); `none`: every route keeps its idle-network gateway.")
     generations: Literal["preset", "launch-date"] = Field(
         "preset", description="`preset`: every satellite has the preset's beams and ceiling; `launch-date`: each "
         "satellite those of its generation by launch date (v2 mini from 2023-02-27, else v1.5; element files).")
@@ -361,7 +364,8 @@ class CapacitySpec(_Strict):
                                          description="Overrides of leosim.capacity.CapacityParams fields.")
     busy_hour_mbps: float = Field(3.4, ge=0, description="Per-terminal busy-hour demand, Mbps (docs/capacity.md).")
     activity: float = Field(1.0, ge=0, le=1, description="Share of terminals drawing it at once.")
-    plan_cap_mbps: float = Field(400.0, gt=0, description="Ceiling of a speed test, Mbps.")
+    plan_cap_mbps: float = Field(220.0, gt=0, description="Ceiling of a speed test, Mbps (Starlink Residential's "
+                                                           "published 25-220 Mbps).")
     site_terminals: int = Field(1, ge=0, description="Terminals each scenario terminal site counts as.")
     site_counts: dict[str, int] = Field(default_factory=dict, description="Per site id: terminals it counts as.")
     gateway_antennas: dict[str, int] = Field(default_factory=dict, description="Per gateway id: antennas.")

@@ -18,7 +18,7 @@ import numpy as np
 from ..capacity import CapacityParams, SlotCapacity, Terminals, capacity_slot, locate_in_cells
 from ..capacity.linkbudget import rain_fade_table
 from ..timebase import Times
-from .engine import ServiceEngine
+from .engine import FeederLoad, ServiceEngine
 from .engine import Terminals as AskedTerminals
 
 
@@ -49,8 +49,9 @@ class CapacityService:
     """Capacity of a scenario's demand rows, slot by slot, under the service engine's answers."""
 
     def __init__(self, engine: ServiceEngine, params: CapacityParams, rows: DemandRows, *,
-                 gateway_capacity_mbps=None, satellites=None):
+                 gateway_capacity_mbps=None, satellites=None, spill: bool = True):
         self.engine = engine
+        self.spill = spill  # traffic that would overload a gateway's feeders lands at the next gateway
         self.satellites = satellites  # per-satellite beams and ceilings (SatelliteCapacity), or None
         self.params = params
         self.rows = rows
@@ -84,7 +85,11 @@ class CapacityService:
         (ITRS). Row ``i`` of each result is row ``order[i]`` of the demand rows."""
         times = Times.from_utc([instant])
         position_km = np.asarray(position_km, dtype=np.float64).reshape(-1, 3)
-        answer = self.engine.serve(times, position_km[None], books, self.asked, keep_paths=True)
+        load = None
+        if self.spill:
+            offered = self.demand.count * self.demand.activity * self.demand.demand_mbps
+            load = FeederLoad(offered, self.gateway_capacity_mbps)
+        answer = self.engine.serve(times, position_km[None], books, self.asked, keep_paths=True, load=load)
         status = answer.status
         out = []
         for b in range(len(answer.books)):

@@ -37,6 +37,7 @@ import numpy as np
 from ..constants import DEFAULT_MIN_ELEVATION_DEG
 from ..ground.sites import Sites
 from ..ground.tracks import Tracks
+from ..network.balancing import spill_overloaded_gateways
 from ..network.paths import path_strings
 from ..network.routing import ExtraSites, Router, StepRoutes
 from ..policy.conditions import ALLOW, CONDITION_NAMES
@@ -173,6 +174,16 @@ class Verdicts:
     rule: np.ndarray
     landing: np.ndarray
     condition: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class FeederLoad:
+    """A busy hour's load for load-aware landing (:func:`~leosim.network.balancing.spill_overloaded_gateways`):
+    ``demand_mbps`` ``(n,)`` what each asked terminal offers when allowed and present, Mbps; ``capacity_mbps``
+    ``(G,)`` feeder capacity of each gateway in the engine's gateway order, Mbps."""
+
+    demand_mbps: np.ndarray
+    capacity_mbps: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -468,10 +479,13 @@ class ServiceEngine:
 
     # ----- service ---------------------------------------------------------------------------------------
     def serve(self, times: Times, position_km, books: Sequence[RuleBook], terminals: Terminals, *,
-              keep_paths: bool = False) -> ServiceAnswer:
+              keep_paths: bool = False, load: FeederLoad | None = None) -> ServiceAnswer:
         """What ``terminals`` get at ``times`` under each rule book; ``position_km`` ``(T, N, 3)`` satellite
         ITRS positions at those instants, km (NaN rows for satellites without a position). ``keep_paths``
-        also keeps the routes as node-id rows (``ServiceAnswer.node_paths``)."""
+        also keeps the routes as node-id rows (``ServiceAnswer.node_paths``). ``load``: the terminals' demand
+        and the gateways' feeder capacity; then traffic that would overload a gateway spills to the next
+        (:mod:`leosim.network.balancing`; only allowed, present terminals count). Without it, routes are
+        those of an idle network."""
         books = tuple(books)
         position_km = np.asarray(position_km, dtype=np.float64)
         n_book, n_t, n = len(books), len(times), len(terminals)
@@ -510,6 +524,13 @@ class ServiceEngine:
                     done[key] = self.router.route(position, terminals.site, terminals.pop, gsl_edges=gsl,
                                                   landing=landing, extra_sites=extra)
                 routes = done[key]
+                if load is not None:
+                    offered = np.where(verdict.allowed[:, k], load.demand_mbps, 0.0)
+                    if motion is not None:
+                        offered = np.where(motion.present[:, k], offered, 0.0)
+                    routes, _moved = spill_overloaded_gateways(
+                        self.router, position, terminals.site, terminals.pop, routes, offered, load.capacity_mbps,
+                        landing=landing, gsl_edges=gsl, extra_sites=extra)
                 rtt[b, k], gateway[b, k], pop[b, k] = routes.rtt_ms, routes.gateway, routes.dst
                 first_sat[b, k] = first_satellite(routes.paths, position.shape[0])
                 path[b, k] = path_strings(routes.paths)

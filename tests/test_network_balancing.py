@@ -1,0 +1,74 @@
+"""Load-aware landing (leosim.network.balancing): traffic that would overload a gateway's feeders spills to
+the next gateway with room, on the equatorial ring of tests/test_routing_gateway_selection.py whose RTTs are
+worked out by hand there; and in a scenario's capacity slots, through the service engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from leosim.network.balancing import spill_overloaded_gateways
+from test_routing_gateway_selection import GW_FAR, GW_NEAR, ONE_NS_MS, TERMINAL, TERMINAL_2, _ring, _router
+
+GATEWAYS = np.array([GW_NEAR, GW_FAR])  # the router's gateways, in site order
+
+
+def _spill(demand, capacity, src=(TERMINAL, TERMINAL_2), landing=None):
+    sats, ring, site, up = _ring()
+    router = _router("nearest", site, up, ring)
+    assert router.gateways.tolist() == GATEWAYS.tolist()
+    src = np.asarray(src)
+    dst = np.full(src.size, -1)
+    first = router.route(sats, src, dst)
+    out, moved = spill_overloaded_gateways(router, sats, src, dst, first, demand, capacity, landing=landing)
+    return router, sats, first, out, moved
+
+
+def test_no_overload_changes_nothing():
+    _router_, _sats, first, out, moved = _spill([100.0, 100.0], [200.0, 1000.0])
+    assert not moved.any()
+    for name in ("gateway", "dst", "rtt_ms", "paths", "hops"):
+        np.testing.assert_array_equal(getattr(out, name), getattr(first, name))
+
+
+def test_overflow_keeps_the_nearest_terminal_and_moves_the_other():
+    # Both terminals land at the near gateway (bent pipe through satellite 0), 100 Mbps each, near gateway
+    # 150 Mbps: the nearer terminal (the first, under the satellite: its RTT is the smaller) stays, the
+    # second spills to the far gateway, with exactly the route it gets when only the far gateway may land.
+    router, sats, first, out, moved = _spill([100.0, 100.0], [150.0, 1000.0])
+    assert first.gateway.tolist() == [GW_NEAR, GW_NEAR] and first.rtt_ms[0] < first.rtt_ms[1]
+    assert moved.tolist() == [False, True]
+    assert out.gateway.tolist() == [GW_NEAR, GW_FAR]
+    alone = router.route(sats, [TERMINAL_2], [-1], landing=np.array([False, True]))
+    assert out.rtt_ms[1] == pytest.approx(alone.rtt_ms[0], abs=ONE_NS_MS)
+    assert out.dst[1] == alone.dst[0]
+    np.testing.assert_array_equal(out.paths[1][out.paths[1] >= 0], alone.paths[0][alone.paths[0] >= 0])
+    np.testing.assert_array_equal(out.paths[0][out.paths[0] >= 0], first.paths[0][first.paths[0] >= 0])
+
+
+def test_nowhere_with_room_keeps_the_first_routes():
+    # Every gateway too small, or the only other gateway without landing rights: nobody can move.
+    for capacity, landing in (([50.0, 50.0], None), ([150.0, 1000.0], np.array([True, False]))):
+        _router_, _sats, first, out, moved = _spill([100.0, 100.0], capacity, landing=landing)
+        assert out.gateway.tolist() == first.gateway.tolist()
+
+
+def test_terminals_offering_nothing_stay():
+    # The second terminal offers 0 Mbps (denied, absent): it never counts and never moves.
+    _router_, _sats, first, out, moved = _spill([100.0, 0.0], [50.0, 1000.0])
+    assert moved.tolist() == [True, False] and out.gateway.tolist() == [GW_FAR, GW_NEAR]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_loads_fit_where_room_exists(seed):
+    # Many copies of the two terminals with random demand; gateways big enough together: after spilling no
+    # gateway is above its capacity, and the near gateway keeps a prefix of its terminals by RTT.
+    rng = np.random.default_rng(seed)
+    src = rng.choice([TERMINAL, TERMINAL_2], 40)
+    demand = rng.uniform(1.0, 50.0, 40)
+    capacity = np.array([demand.sum() * 0.4, demand.sum()])
+    _router_, _sats, first, out, moved = _spill(demand, capacity, src=src)
+    load = np.array([demand[out.gateway == g].sum() for g in GATEWAYS])
+    assert (load <= capacity * (1 + 1e-12)).all()
+    kept = ~moved
+    assert moved.any() and (first.rtt_ms[kept].max() <= first.rtt_ms[moved].min())
