@@ -25,7 +25,7 @@ def _spill(demand, capacity, src=(TERMINAL, TERMINAL_2), landing=None):
 
 
 def test_no_overload_changes_nothing():
-    _router_, _sats, first, out, moved = _spill([100.0, 100.0], [200.0, 1000.0])
+    _r, _s, first, out, moved = _spill([100.0, 100.0], [200.0, 1000.0])
     assert not moved.any()
     for name in ("gateway", "dst", "rtt_ms", "paths", "hops"):
         np.testing.assert_array_equal(getattr(out, name), getattr(first, name))
@@ -49,13 +49,13 @@ def test_overflow_keeps_the_nearest_terminal_and_moves_the_other():
 def test_nowhere_with_room_keeps_the_first_routes():
     # Every gateway too small, or the only other gateway without landing rights: nobody can move.
     for capacity, landing in (([50.0, 50.0], None), ([150.0, 1000.0], np.array([True, False]))):
-        _router_, _sats, first, out, moved = _spill([100.0, 100.0], capacity, landing=landing)
+        _r, _s, first, out, _moved = _spill([100.0, 100.0], capacity, landing=landing)
         assert out.gateway.tolist() == first.gateway.tolist()
 
 
 def test_terminals_offering_nothing_stay():
     # The second terminal offers 0 Mbps (denied, absent): it never counts and never moves.
-    _router_, _sats, first, out, moved = _spill([100.0, 0.0], [50.0, 1000.0])
+    _r, _s, _first, out, moved = _spill([100.0, 0.0], [50.0, 1000.0])
     assert moved.tolist() == [True, False] and out.gateway.tolist() == [GW_FAR, GW_NEAR]
 
 
@@ -67,7 +67,7 @@ def test_random_loads_fit_where_room_exists(seed):
     src = rng.choice([TERMINAL, TERMINAL_2], 40)
     demand = rng.uniform(1.0, 50.0, 40)
     capacity = np.array([demand.sum() * 0.4, demand.sum()])
-    _router_, _sats, first, out, moved = _spill(demand, capacity, src=src)
+    _r, _s, first, out, moved = _spill(demand, capacity, src=src)
     load = np.array([demand[out.gateway == g].sum() for g in GATEWAYS])
     assert (load <= capacity * (1 + 1e-12)).all()
     kept = ~moved
