@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ._core.sorting import lexsort_ints
 from .constants import DEFAULT_MIN_ELEVATION_DEG
 
 _MASK_MARGIN_DEG = 0.5
@@ -47,7 +48,7 @@ def max_slant_range_km(site_radius_km, sat_radius_km, elevation_deg):
 
 
 def visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg=DEFAULT_MIN_ELEVATION_DEG,
-                  *, site_tree: cKDTree | None = None, azimuth: bool = True):
+                  *, site_tree: cKDTree | None = None, azimuth: bool = True, sort: bool = True):
     """All (site, satellite) pairs with the satellite at or above the site's elevation mask, at one instant.
 
     ``site_ecef_km`` is ``(M, 3)``; ``site_up`` is either the geodetic up unit vectors ``(M, 3)`` or the
@@ -56,7 +57,9 @@ def visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg=DEFAULT_
     ``min_elevation_deg`` is a scalar or ``(M,)``.
     Returns ``(site_idx, sat_idx, elevation_deg, azimuth_deg, range_km)``, 1-D arrays sorted by site
     then satellite. Pass a prebuilt ``site_tree = cKDTree(site_ecef_km)`` to save its construction at
-    every step. ``azimuth=False`` skips the azimuths (returned as NaN) for callers that do not need them.
+    every step. ``azimuth=False`` skips the azimuths (returned as NaN) for callers that do not need them;
+    ``sort=False`` returns the same pairs and values in no particular order, for callers that sort them
+    their own way.
     """
     site = np.asarray(site_ecef_km, dtype=np.float64)
     basis = np.asarray(site_up, dtype=np.float64)
@@ -74,14 +77,22 @@ def visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg=DEFAULT_
     tree = site_tree if site_tree is not None else cKDTree(site)
     pairs = tree.sparse_distance_matrix(cKDTree(sat_f), bound_km, output_type="ndarray")
     site_idx = pairs["i"].astype(np.int64)
-    sat_idx = finite[pairs["j"]]
+    sat_idx = pairs["j"].astype(np.int64)
+    if finite.size < sat.shape[0]:
+        sat_idx = np.take(finite, sat_idx)
     range_km = pairs["v"]
-    delta = sat[sat_idx] - site[site_idx]
-    sin_el = np.einsum("ij,ij->i", delta, up[site_idx]) / range_km
-    elevation_deg = np.degrees(np.arcsin(np.clip(sin_el, -1.0, 1.0)))
+    # np.take gathers rows several times faster than fancy indexing; the arithmetic is unchanged.
+    delta = np.take(sat, sat_idx, axis=0)
+    delta -= np.take(site, site_idx, axis=0)
+    sin_el = np.einsum("ij,ij->i", delta, np.take(up, site_idx, axis=0))
+    sin_el /= range_km
+    elevation_deg = np.degrees(np.arcsin(np.clip(sin_el, -1.0, 1.0, out=sin_el), out=sin_el), out=sin_el)
     keep = np.flatnonzero(elevation_deg >= mask_deg[site_idx])
-    keep = keep[np.argsort(site_idx[keep] * sat.shape[0] + sat_idx[keep], kind="stable")]  # by site, then sat
-    site_idx, sat_idx, range_km, elevation_deg = site_idx[keep], sat_idx[keep], range_km[keep], elevation_deg[keep]
+    if sort:  # by site, then satellite
+        keep = np.take(keep, lexsort_ints([np.take(site_idx, keep), np.take(sat_idx, keep)],
+                                          [site.shape[0], sat.shape[0]]))
+    site_idx, sat_idx = np.take(site_idx, keep), np.take(sat_idx, keep)
+    range_km, elevation_deg = np.take(range_km, keep), np.take(elevation_deg, keep)
     if not azimuth:
         azimuth_deg = np.full(site_idx.size, np.nan)
     elif basis.ndim == 3:

@@ -28,12 +28,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core.sorting import lexsort_ints
 from ..geometry import visible_pairs
 from .linkbudget import beam_capacity_mbps
 from .params import CapacityParams
 
 _CELL_KEY_STRIDE = 256.0
 """Sort key stride per cell for the preference order (degrees of elevation span less than this)."""
+_ELEVATION_BIN_BITS = 14
+"""Bits of the elevation bin of the packed pre-sort in :func:`candidate_pairs` (bins of 256°/2^14 ≈ 0.016°)."""
+_PREORDER_BITS = 63
+"""Bits of the packed pre-sort key (cell, elevation bin, satellite, row) of :func:`candidate_pairs`."""
 
 
 @dataclass(frozen=True)
@@ -79,12 +84,23 @@ def candidate_pairs(cell_ecef_km, cell_up, sat_ecef_km, params: CapacityParams, 
     above the mask from the cell's centre, sorted by cell, then by the cell's preference (highest elevation
     first, then lowest satellite index). ``site_tree``: a prebuilt ``cKDTree(cell_ecef_km)``
     (:attr:`CellTable.tree <leosim.capacity.cells.CellTable.tree>`)."""
-    ci, si, el, _az, rng = visible_pairs(cell_ecef_km, cell_up, sat_ecef_km, params.min_elevation_deg,
-                                         site_tree=site_tree, azimuth=False)
-    # visible_pairs sorts by cell then satellite; a stable sort on (cell, 90° - elevation) keeps the satellite
-    # order among equal elevations. Elevations lie in [-90, 90] deg, so the stride separates cells exactly.
-    order = np.argsort(ci * _CELL_KEY_STRIDE + (90.0 - el), kind="stable")
-    return ci[order], si[order], el[order], rng[order]
+    cell = np.asarray(cell_ecef_km).reshape(-1, 3)
+    n_cell, n_sat = cell.shape[0], np.asarray(sat_ecef_km).reshape(-1, 3).shape[0]
+    ci, si, el, _az, rng = visible_pairs(cell, cell_up, sat_ecef_km, params.min_elevation_deg,
+                                         site_tree=site_tree, azimuth=False, sort=False)
+    # The order is a stable sort on (cell, 90° - elevation) of the pairs sorted by cell then satellite, so
+    # equal elevations keep the satellite order. Elevations lie in [-90, 90] deg, so the stride separates
+    # cells exactly. Done as one packed integer sort on (cell, elevation bin, satellite) (the bin rises with
+    # the key within a cell), then a stable sort on the exact key of that nearly sorted order.
+    base = ci * _CELL_KEY_STRIDE
+    key = base + (90.0 - el)
+    room = max(_PREORDER_BITS - (n_cell - 1).bit_length() - (n_sat - 1).bit_length()
+               - max(ci.size - 1, 0).bit_length(), 0)
+    bin_bits = min(room, _ELEVATION_BIN_BITS)
+    elevation_bin = ((key - base) * (2.0 ** bin_bits / _CELL_KEY_STRIDE)).astype(np.int64)
+    order = lexsort_ints([ci, elevation_bin, si], [n_cell, 2 ** bin_bits, n_sat])
+    order = np.take(order, np.argsort(np.take(key, order), kind="stable"))
+    return np.take(ci, order), np.take(si, order), np.take(el, order), np.take(rng, order)
 
 
 def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params: CapacityParams,
@@ -106,7 +122,10 @@ def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params:
     if pairs is None:
         pairs = candidate_pairs(cell_ecef_km, cell_up, sat_ecef_km, params, site_tree=site_tree)
     pc, ps, pel, prange = pairs
-    pcap = beam_capacity_mbps(prange, pel, params, 0.0 if rain_db is None else rain_db(pc, pel))
+    # Beam capacities are computed lazily, for the pairs the scheduler looks at (about a third of them).
+    rain = None if rain_db is None else np.broadcast_to(np.asarray(rain_db(pc, pel), dtype=np.float64), pc.shape)
+    pcap = np.zeros(pc.size)
+    known = np.zeros(pc.size, bool)
     candidates = np.bincount(pc, minlength=n_cell)
     end = np.cumsum(candidates)
     ptr = end - candidates  # each cell's next candidate pair
@@ -121,14 +140,21 @@ def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params:
     for tier_pass in range(n_tier):
         asking = np.flatnonzero((unmet[:, :tier_pass + 1].sum(axis=1) > 0) & (ptr < end))
         while asking.size:
-            # Move each asking cell's pointer past full satellites and used-up pairs.
-            while asking.size:
-                pos = ptr[asking]
-                bad = (sat_free[ps[pos]] == 0) | (pair_used[pos] >= per_cell_limit) | ~(pcap[pos] > 0)
-                if not bad.any():
-                    break
-                ptr[asking[bad]] += 1
-                asking = asking[ptr[asking] < end[asking]]
+            # Move each asking cell's pointer past full satellites, used-up pairs and links that do not close.
+            pending = asking
+            while pending.size:
+                pos = ptr[pending]
+                bad = (sat_free[ps[pos]] == 0) | (pair_used[pos] >= per_cell_limit)
+                look = pos[~bad]
+                new = look[~known[look]]  # distinct: each cell has its own pairs
+                if new.size:
+                    pcap[new] = beam_capacity_mbps(prange[new], pel[new], params, 0.0 if rain is None else rain[new])
+                    known[new] = True
+                bad[~bad] = ~(pcap[look] > 0)
+                pending = pending[bad]
+                ptr[pending] += 1
+                pending = pending[ptr[pending] < end[pending]]
+            asking = asking[ptr[asking] < end[asking]]
             if asking.size == 0:
                 break
             choice = ptr[asking]
