@@ -122,10 +122,7 @@ def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params:
     if pairs is None:
         pairs = candidate_pairs(cell_ecef_km, cell_up, sat_ecef_km, params, site_tree=site_tree)
     pc, ps, pel, prange = pairs
-    # Beam capacities are computed lazily, for the pairs the scheduler looks at (about a third of them).
-    rain = None if rain_db is None else np.broadcast_to(np.asarray(rain_db(pc, pel), dtype=np.float64), pc.shape)
-    pcap = np.zeros(pc.size)
-    known = np.zeros(pc.size, bool)
+    pcap = beam_capacity_mbps(prange, pel, params, 0.0 if rain_db is None else rain_db(pc, pel))
     candidates = np.bincount(pc, minlength=n_cell)
     end = np.cumsum(candidates)
     ptr = end - candidates  # each cell's next candidate pair
@@ -144,13 +141,7 @@ def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params:
             pending = asking
             while pending.size:
                 pos = ptr[pending]
-                bad = (sat_free[ps[pos]] == 0) | (pair_used[pos] >= per_cell_limit)
-                look = pos[~bad]
-                new = look[~known[look]]  # distinct: each cell has its own pairs
-                if new.size:
-                    pcap[new] = beam_capacity_mbps(prange[new], pel[new], params, 0.0 if rain is None else rain[new])
-                    known[new] = True
-                bad[~bad] = ~(pcap[look] > 0)
+                bad = (sat_free[ps[pos]] == 0) | (pair_used[pos] >= per_cell_limit) | ~(pcap[pos] > 0)
                 pending = pending[bad]
                 ptr[pending] += 1
                 pending = pending[ptr[pending] < end[pending]]
