@@ -129,6 +129,7 @@ def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params:
     unmet = demand.copy()
     unmet_total = unmet.sum(axis=1)
     pair_used = np.zeros(pc.size, np.int64)
+    pair_open = pcap > 0  # the link closes and the pair has given fewer beams than the per-cell limit
     sat_free = np.full(n_sat, int(params.beams_per_satellite), np.int64)
     per_cell_limit = int(params.beams_per_cell_per_satellite)
     granted = []
@@ -141,7 +142,7 @@ def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params:
             pending = asking
             while pending.size:
                 pos = ptr[pending]
-                bad = (sat_free[ps[pos]] == 0) | (pair_used[pos] >= per_cell_limit) | ~(pcap[pos] > 0)
+                bad = (sat_free[ps[pos]] == 0) | ~pair_open[pos]
                 pending = pending[bad]
                 ptr[pending] += 1
                 pending = pending[ptr[pending] < end[pending]]
@@ -160,6 +161,7 @@ def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params:
             acc = choice[rank < sat_free[s_]]
             sat_free -= np.bincount(ps[acc], minlength=n_sat)
             pair_used[acc] += 1
+            pair_open[acc] &= pair_used[acc] < per_cell_limit
             granted.append(acc)
             given = np.bincount(pc[acc], weights=pcap[acc], minlength=n_cell)
             hit = np.flatnonzero(given > 0)
