@@ -87,7 +87,8 @@ def visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg=DEFAULT_
     sin_el = np.einsum("ij,ij->i", delta, np.take(up, site_idx, axis=0))
     sin_el /= range_km
     elevation_deg = np.degrees(np.arcsin(np.clip(sin_el, -1.0, 1.0, out=sin_el), out=sin_el), out=sin_el)
-    keep = np.flatnonzero(elevation_deg >= mask_deg[site_idx])
+    scalar_mask = np.ndim(min_elevation_deg) == 0
+    keep = np.flatnonzero(elevation_deg >= (mask_deg[0] if scalar_mask else mask_deg[site_idx]))
     if sort:  # by site, then satellite
         keep = np.take(keep, lexsort_ints([np.take(site_idx, keep), np.take(sat_idx, keep)],
                                           [site.shape[0], sat.shape[0]]))
