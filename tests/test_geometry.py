@@ -84,9 +84,10 @@ def test_visible_pairs_equal_the_dense_computation(mask_deg):
     np.testing.assert_array_equal(counts, (elevation >= masks[:, None]).sum(axis=1))
 
 
-def test_unsorted_visible_pairs_are_the_same_pairs_and_values():
-    # sort=False only skips the ordering: the same pairs with bit-identical values (the sorted call is the
-    # reference, itself checked against the dense computation above).
+def test_unsorted_visible_pairs_are_the_same_pairs_and_values(monkeypatch):
+    # sort=False only skips the ordering, and the block size of the elevation computation changes nothing:
+    # the same pairs with bit-identical values (the sorted call with one block is the reference, itself
+    # checked against the dense computation above).
     constellation = Constellation.preset("starlink-gen1")
     position = constellation.positions_km(Times.from_utc(["2024-03-05T17:23:00Z"]))[0]
     rng = np.random.default_rng(11)
@@ -99,6 +100,9 @@ def test_unsorted_visible_pairs_are_the_same_pairs_and_values():
     order = np.lexsort((got[1], got[0]))
     for w, g in zip(want, got, strict=True):
         assert np.array_equal(w, g[order])
+    monkeypatch.setattr("leosim.geometry._BLOCK_PAIRS", 7)  # many blocks and a short last one
+    for w, g in zip(want, visible_pairs(site, enu, position, 25.0), strict=True):
+        assert np.array_equal(w, g)
 
 
 def test_no_sites_or_no_satellites():
