@@ -269,3 +269,21 @@ def test_flow_classes_group_exactly_equal_keys_and_routes(key_max):
     # Same partition: the map class -> reference class is one-to-one.
     assert np.unique(np.column_stack([inverse, ref_inverse]), axis=0).shape[0] == first.size
     assert (first[inverse] <= np.arange(n)).all() and np.array_equal(inverse[first], np.arange(first.size))
+
+
+def test_flow_classes_never_merge_routes_whose_hashes_collide():
+    # Two different routes built to have the same 64-bit hash (B = A + (m1, -m0) on the first two columns,
+    # m the hash multipliers, so the sums of products agree modulo 2^64) must stay in different classes.
+    from leosim.capacity.slot import _HASH_SEED, _route_classes
+
+    m = np.random.default_rng(_HASH_SEED).integers(1, 2**63 - 1, 3, dtype=np.uint64) | np.uint64(1)
+    a = np.array([5, 7, 9], dtype=np.uint64)
+    b = a.copy()
+    with np.errstate(over="ignore"):
+        b[0] += m[1]
+        b[1] -= m[0]
+        assert (a * m).sum(dtype=np.uint64) == (b * m).sum(dtype=np.uint64)
+    paths = np.stack([a, b, a, b]).view(np.int64)
+    keys = np.zeros((4, 1), np.int64)
+    first, inverse = _route_classes(keys, paths)
+    assert first.size == 2 and inverse[0] == inverse[2] != inverse[1] == inverse[3]

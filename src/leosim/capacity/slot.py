@@ -109,7 +109,10 @@ def _route_classes(keys: np.ndarray, paths: np.ndarray) -> tuple[np.ndarray, np.
     first = order[new]
     inverse = np.empty(n, np.int64)
     inverse[order] = group
-    if not (paths == np.take(paths, np.take(first, inverse), axis=0)).all():  # hash collision: exact grouping
+    others = np.flatnonzero(np.take(first, inverse) != np.arange(n))  # rows that are not their class's first
+    their_first = np.take(first, np.take(inverse, others))
+    if not (np.take(paths, others, axis=0) == np.take(paths, their_first, axis=0)).all():  # a hash collision:
+        # exact grouping
         full = np.column_stack([keys, paths])
         _, first, inverse = np.unique(full, axis=0, return_index=True, return_inverse=True)
         return first.astype(np.int64), inverse.ravel().astype(np.int64)
@@ -168,7 +171,7 @@ def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths
     demand_code = np.unique(t.demand_mbps[rows], return_inverse=True)[1].ravel()
     cap_code = np.unique(t.plan_cap_mbps[rows], return_inverse=True)[1].ravel()
     keys = np.column_stack([t.cell[rows], t.tier[rows], demand_code, cap_code, gw_pos[rows]])
-    first, inverse = _route_classes(keys, np.take(paths, rows, axis=0))
+    first, inverse = _route_classes(keys, paths if rows.size == n_term else np.take(paths, rows, axis=0))
     f_rows = rows[first]
     n_flow = first.size
     f_weight = np.bincount(inverse, weights=weight[rows], minlength=n_flow)
