@@ -82,30 +82,31 @@ def visible_pairs(site_ecef_km, site_up, sat_ecef_km, min_elevation_deg=DEFAULT_
     pairs = tree.sparse_distance_matrix(cKDTree(sat_f), bound_km, output_type="ndarray")
     site_all, sat_all, range_all = pairs["i"], pairs["j"], pairs["v"]  # views; intp indices
     if finite.size < sat.shape[0]:
-        sat_all = np.take(finite, sat_all)
-    # Elevation of every candidate, by blocks whose temporaries stay in the CPU cache (np.take gathers rows
-    # several times faster than fancy indexing; the arithmetic is the same element by element).
+        sat_all = finite[sat_all]
+    # Elevation of every candidate, by blocks whose temporaries stay in the CPU cache (np.take with
+    # mode='clip' gathers rows several times faster than fancy indexing; the indices are valid by
+    # construction, and the arithmetic is the same element by element).
     elevation_all = np.empty(range_all.size)
     for start in range(0, range_all.size, _BLOCK_PAIRS):
         block = slice(start, start + _BLOCK_PAIRS)
         i = site_all[block]
-        delta = np.take(sat, sat_all[block], axis=0)
-        delta -= np.take(site, i, axis=0)
-        sin_el = np.einsum("ij,ij->i", delta, np.take(up, i, axis=0))
+        delta = np.take(sat, sat_all[block], axis=0, mode="clip")
+        delta -= np.take(site, i, axis=0, mode="clip")
+        sin_el = np.einsum("ij,ij->i", delta, np.take(up, i, axis=0, mode="clip"))
         sin_el /= range_all[block]
         np.degrees(np.arcsin(np.clip(sin_el, -1.0, 1.0, out=sin_el), out=sin_el), out=elevation_all[block])
     scalar_mask = np.ndim(min_elevation_deg) == 0
-    keep = np.flatnonzero(elevation_all >= (mask_deg[0] if scalar_mask else np.take(mask_deg, site_all)))
-    site_idx, sat_idx = np.take(site_all, keep), np.take(sat_all, keep)
+    keep = np.flatnonzero(elevation_all >= (mask_deg[0] if scalar_mask else mask_deg[site_all]))
+    site_idx, sat_idx = site_all[keep], sat_all[keep]
     if sort:  # by site, then satellite
         order = lexsort_ints([site_idx, sat_idx], [site.shape[0], sat.shape[0]])
-        keep, site_idx, sat_idx = np.take(keep, order), np.take(site_idx, order), np.take(sat_idx, order)
-    range_km, elevation_deg = np.take(range_all, keep), np.take(elevation_all, keep)
+        keep, site_idx, sat_idx = keep[order], site_idx[order], sat_idx[order]
+    range_km, elevation_deg = range_all[keep], elevation_all[keep]
     if not azimuth:
         azimuth_deg = np.full(site_idx.size, np.nan)
     else:
-        delta = np.take(sat, sat_idx, axis=0)
-        delta -= np.take(site, site_idx, axis=0)
+        delta = np.take(sat, sat_idx, axis=0, mode="clip")
+        delta -= np.take(site, site_idx, axis=0, mode="clip")
         if basis.ndim == 3:
             east_n = np.einsum("kj,kij->ki", delta, basis[site_idx, :2])
             azimuth_deg = np.degrees(np.arctan2(east_n[:, 0], east_n[:, 1])) % 360.0

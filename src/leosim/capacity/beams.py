@@ -99,8 +99,8 @@ def candidate_pairs(cell_ecef_km, cell_up, sat_ecef_km, params: CapacityParams, 
     bin_bits = min(room, _ELEVATION_BIN_BITS)
     elevation_bin = ((key - base) * (2.0 ** bin_bits / _CELL_KEY_STRIDE)).astype(np.int64)
     order = lexsort_ints([ci, elevation_bin, si], [n_cell, 2 ** bin_bits, n_sat])
-    order = np.take(order, np.argsort(np.take(key, order), kind="stable"))
-    return np.take(ci, order), np.take(si, order), np.take(el, order), np.take(rng, order)
+    order = order[np.argsort(key[order], kind="stable")]
+    return ci[order], si[order], el[order], rng[order]
 
 
 def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params: CapacityParams,

@@ -93,26 +93,27 @@ def _route_classes(keys: np.ndarray, paths: np.ndarray) -> tuple[np.ndarray, np.
         if h_bits >= _MIN_HASH_BITS:
             order = lexsort_ints([key_cols[0], (h >> np.uint64(64 - h_bits)).astype(np.int64)],
                                  [n_codes, 2**h_bits])
-            c_s, h_s = np.take(key_cols[0], order), np.take(h, order)
+            c_s, h_s = key_cols[0][order], h[order]
             if not ((c_s[1:] != c_s[:-1]) | (h_s[1:] >= h_s[:-1])).all():
                 order = None
     else:
         key_cols = [keys[:, j] for j in range(keys.shape[1] - 1, -1, -1)]
     if order is None:
         order = np.lexsort([h, *key_cols])
-    h_s = np.take(h, order)
+    h_s = h[order]
     new = np.r_[True, h_s[1:] != h_s[:-1]]
     for k in key_cols:
-        k_s = np.take(k, order)
+        k_s = k[order]
         new[1:] |= k_s[1:] != k_s[:-1]
     group = np.cumsum(new) - 1
     first = order[new]
     inverse = np.empty(n, np.int64)
     inverse[order] = group
-    others = np.flatnonzero(np.take(first, inverse) != np.arange(n))  # rows that are not their class's first
-    their_first = np.take(first, np.take(inverse, others))
-    if not (np.take(paths, others, axis=0) == np.take(paths, their_first, axis=0)).all():  # a hash collision:
-        # exact grouping
+    others = np.flatnonzero(first[inverse] != np.arange(n))  # rows that are not their class's first
+    their_first = first[inverse[others]]
+    # np.take(mode='clip') gathers rows several times faster than fancy indexing (indices valid by construction)
+    if not (np.take(paths, others, axis=0, mode="clip") == np.take(paths, their_first, axis=0, mode="clip")).all():
+        # a hash collision: exact grouping
         full = np.column_stack([keys, paths])
         _, first, inverse = np.unique(full, axis=0, return_index=True, return_inverse=True)
         return first.astype(np.int64), inverse.ravel().astype(np.int64)
@@ -171,7 +172,7 @@ def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths
     demand_code = np.unique(t.demand_mbps[rows], return_inverse=True)[1].ravel()
     cap_code = np.unique(t.plan_cap_mbps[rows], return_inverse=True)[1].ravel()
     keys = np.column_stack([t.cell[rows], t.tier[rows], demand_code, cap_code, gw_pos[rows]])
-    first, inverse = _route_classes(keys, paths if rows.size == n_term else np.take(paths, rows, axis=0))
+    first, inverse = _route_classes(keys, paths if rows.size == n_term else np.take(paths, rows, axis=0, mode="clip"))
     f_rows = rows[first]
     n_flow = first.size
     f_weight = np.bincount(inverse, weights=weight[rows], minlength=n_flow)
@@ -186,7 +187,7 @@ def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths
         inv = np.where(plan.cell_capacity_mbps > 0, 1.0 / plan.cell_capacity_mbps, 0.0)
     share = sp.diags(inv) @ share
     sat_part = share[f_cell].tocoo()
-    fp = np.take(paths, f_rows, axis=0)
+    fp = np.take(paths, f_rows, axis=0, mode="clip")
     u, v = fp[:, :-1], fp[:, 1:]
     hop = (u >= 0) & (u < n_sat) & (v >= 0) & (v < n_sat)
     hop_flow = np.broadcast_to(np.arange(n_flow)[:, None], hop.shape)[hop]
