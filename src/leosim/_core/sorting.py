@@ -16,7 +16,7 @@ def lexsort_ints(keys, sizes) -> np.ndarray:
     When the keys and the row index fit in 63 bits they are packed into one int64 per row and sorted as
     values (NumPy's SIMD sort, several times faster than an argsort); otherwise ``np.lexsort`` is used.
     """
-    keys = [np.asarray(k) for k in keys]
+    keys = [np.asarray(k, dtype=np.int64) for k in keys]
     n = keys[0].size if keys else 0
     key_bits = [max(int(s) - 1, 0).bit_length() for s in sizes]
     row_bits = max(n - 1, 0).bit_length()
