@@ -154,3 +154,24 @@ def test_rain_fade_table_follows_p618_and_lowers_beams():
     assert wet.served_mbps[0] == pytest.approx(float(beam_capacity_mbps(rng0[0, 0], el0[0, 0], lossy, faded_db)),
                                                rel=1e-12)
     assert dry.served_mbps[0] == pytest.approx(_beam_capacity(cells, sat, params=lossy), rel=1e-12)
+
+
+@pytest.mark.parametrize("max_bits", [math.inf, 3.0, 0.1])
+@pytest.mark.parametrize("far_km", [1_200.0, 60_000.0])
+def test_beam_capacity_of_many_beams_equals_one_at_a_time(far_km, max_bits):
+    # Long arrays may take the worst-corner shortcut (all beams at the best MODCOD allowed); the reference
+    # is the same function on one beam at a time, which never does. far_km 60,000 km puts the worst corner
+    # below the top MODCOD (no shortcut, a mix of MODCODs); max_bits 0.1 allows no MODCOD at all.
+    p = CapacityParams(max_bits_per_symbol=max_bits)
+    rng = np.random.default_rng(4)
+    range_km = rng.uniform(550.0, far_km, 200)
+    elevation_deg = rng.uniform(25.0, 90.0, 200)
+    rain = rng.uniform(0.0, 3.0, 200)
+    many = beam_capacity_mbps(range_km, elevation_deg, p, rain)
+    one = [float(beam_capacity_mbps(d, e, p, r)) for d, e, r in zip(range_km, elevation_deg, rain, strict=True)]
+    assert np.array_equal(many, one)
+    assert (np.unique(many).size > 1) == (far_km > 10_000 and max_bits > 1)
+    nan_range = range_km.copy()
+    nan_range[3] = np.nan  # a NaN geometry gives 0 and no shortcut
+    with_nan = beam_capacity_mbps(nan_range, elevation_deg, p, rain)
+    assert with_nan[3] == 0.0 and np.array_equal(np.delete(with_nan, 3), np.delete(many, 3))

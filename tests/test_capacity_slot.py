@@ -9,8 +9,8 @@ import pytest
 from leosim.capacity import CapacityParams, CellTable, Terminals, capacity_slot, cells_of, slot_instants
 from leosim.capacity.beams import candidate_pairs, schedule_beams
 from leosim.capacity.linkbudget import beam_capacity_mbps
-from leosim.geometry import look_angles
-from leosim.ground.geodesy import enu_basis
+from leosim.geometry import look_angles, visible_pairs
+from leosim.ground.geodesy import enu_basis, geodetic_to_ecef
 
 CONSERVATION_RTOL = 1e-9
 """Load on a resource may exceed its capacity by float rounding only."""
@@ -188,6 +188,27 @@ def test_scheduler_prefers_priority_then_largest_unmet():
     assert pairs[0].size == 3
 
 
+def test_candidate_pairs_order_is_by_cell_then_elevation_then_satellite():
+    # Reference: the documented order, a stable sort on (cell, 90° - elevation) of visible_pairs' (cell,
+    # satellite) order. Satellite 1 is satellite 3 mirrored y -> -y; seen from the cell at (0°N, 0°E), whose
+    # centre and up vector lie in the plane y = 0, both have exactly the same elevation and range, so they
+    # must come in satellite order.
+    lat, lon = np.array([0.0, 0.5, 30.0]), np.array([0.0, 0.3, 10.0])
+    ecef, up = geodetic_to_ecef(lat, lon, 0.0), enu_basis(lat, lon)[:, 2]
+    rng = np.random.default_rng(5)
+    sats = ecef[0] + np.array([550.0, 700.0, 600.0, 650.0, 900.0])[:, None] * up[0]
+    sats[:, 1:] += rng.uniform(-400, 400, (5, 2))
+    sats[1] = sats[3] * np.array([1.0, -1.0, 1.0])
+    p = CapacityParams()
+    ci, si, el, rng_km = candidate_pairs(ecef, up, sats, p)
+    vc, vs, vel, _, vr = visible_pairs(ecef, up, sats, p.min_elevation_deg)
+    order = np.argsort(vc * 256.0 + (90.0 - vel), kind="stable")
+    for got, want in zip((ci, si, el, rng_km), (vc, vs, vel, vr), strict=True):
+        assert np.array_equal(got, want[order])
+    tie = (ci == 0) & np.isin(si, [1, 3])
+    assert el[tie].size == 2 and el[tie][0] == el[tie][1] and si[tie].tolist() == [1, 3]
+
+
 def test_every_satellite_in_view_serves_not_only_the_highest():
     # 5 cells, 3 satellites in view of all of them (one overhead, two lower), 2 beams each, one beam per cell
     # per satellite: 3 × 2 = 6 beams >= 5 cells, so every cell gets a beam and the lower satellites give 3 of
@@ -226,3 +247,43 @@ def test_empty_and_unknown_gateway():
     with pytest.raises(LeosimInputError, match="gateway_sites"):
         capacity_slot(cells, Terminals.make([0, 0]), ["ok", "ok"], [True, True], paths, gw, sat, CapacityParams(),
                       gateway_sites=[5])
+
+
+@pytest.mark.parametrize("key_max", [50, 2**40, 2**62])
+def test_flow_classes_group_exactly_equal_keys_and_routes(key_max):
+    # Reference: np.unique over the rows [keys | path]; the hash-and-sort grouping must give the same
+    # partition, each class's first row its smallest. The three key ranges take the three sort paths: the
+    # packed (code, hash bits) sort, a code too wide to leave hash bits, a code over 62 bits (per column).
+    from leosim.capacity.slot import _route_classes
+
+    rng = np.random.default_rng(9)
+    n = 5_000
+    keys = np.column_stack([rng.integers(0, 30, n), rng.integers(0, 2, n), rng.integers(0, key_max, n) % 7 * (
+        key_max // 7), rng.integers(0, 3, n)])
+    paths = np.where(rng.random((n, 6)) < 0.3, -1, rng.integers(0, 4, (n, 6)))
+    first, inverse = _route_classes(keys, paths)
+    _, ref_first, ref_inverse = np.unique(np.column_stack([keys, paths]), axis=0, return_index=True,
+                                          return_inverse=True)
+    ref_inverse = ref_inverse.ravel()
+    assert first.size == ref_first.size
+    # Same partition: the map class -> reference class is one-to-one.
+    assert np.unique(np.column_stack([inverse, ref_inverse]), axis=0).shape[0] == first.size
+    assert (first[inverse] <= np.arange(n)).all() and np.array_equal(inverse[first], np.arange(first.size))
+
+
+def test_flow_classes_never_merge_routes_whose_hashes_collide():
+    # Two different routes built to have the same 64-bit hash (B = A + (m1, -m0) on the first two columns,
+    # m the hash multipliers, so the sums of products agree modulo 2^64) must stay in different classes.
+    from leosim.capacity.slot import _HASH_SEED, _route_classes
+
+    m = np.random.default_rng(_HASH_SEED).integers(1, 2**63 - 1, 3, dtype=np.uint64) | np.uint64(1)
+    a = np.array([5, 7, 9], dtype=np.uint64)
+    b = a.copy()
+    with np.errstate(over="ignore"):
+        b[0] += m[1]
+        b[1] -= m[0]
+        assert (a * m).sum(dtype=np.uint64) == (b * m).sum(dtype=np.uint64)
+    paths = np.stack([a, b, a, b]).view(np.int64)
+    keys = np.zeros((4, 1), np.int64)
+    first, inverse = _route_classes(keys, paths)
+    assert first.size == 2 and inverse[0] == inverse[2] != inverse[1] == inverse[3]

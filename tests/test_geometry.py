@@ -84,6 +84,27 @@ def test_visible_pairs_equal_the_dense_computation(mask_deg):
     np.testing.assert_array_equal(counts, (elevation >= masks[:, None]).sum(axis=1))
 
 
+def test_unsorted_visible_pairs_are_the_same_pairs_and_values(monkeypatch):
+    # sort=False only skips the ordering, and the block size of the elevation computation changes nothing:
+    # the same pairs with bit-identical values (the sorted call with one block is the reference, itself
+    # checked against the dense computation above).
+    constellation = Constellation.preset("starlink-gen1")
+    position = constellation.positions_km(Times.from_utc(["2024-03-05T17:23:00Z"]))[0]
+    rng = np.random.default_rng(11)
+    lat = np.degrees(np.arcsin(rng.uniform(-1, 1, 200)))
+    lon = rng.uniform(-180, 180, 200)
+    site = geodetic_to_ecef(lat, lon, 0.0)
+    enu = enu_basis(lat, lon)
+    want = visible_pairs(site, enu, position, 25.0)
+    got = visible_pairs(site, enu, position, 25.0, sort=False)
+    order = np.lexsort((got[1], got[0]))
+    for w, g in zip(want, got, strict=True):
+        assert np.array_equal(w, g[order])
+    monkeypatch.setattr("leosim.geometry._BLOCK_PAIRS", 7)  # many blocks and a short last one
+    for w, g in zip(want, visible_pairs(site, enu, position, 25.0), strict=True):
+        assert np.array_equal(w, g)
+
+
 def test_no_sites_or_no_satellites():
     site = geodetic_to_ecef([0.0], [0.0], [0.0])
     out = visible_pairs(site, enu_basis([0.0], [0.0]), np.full((3, 3), np.nan))

@@ -29,12 +29,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._core.sorting import lexsort_ints
 from ..geometry import visible_pairs
 from .linkbudget import beam_capacity_mbps
 from .params import CapacityParams
 
 _CELL_KEY_STRIDE = 256.0
 """Sort key stride per cell for the preference order (degrees of elevation span less than this)."""
+_ELEVATION_BIN_BITS = 14
+"""Bits of the elevation bin of the packed pre-sort in :func:`candidate_pairs` (bins of 256°/2^14 ≈ 0.016°)."""
+_PREORDER_BITS = 63
+"""Bits of the packed pre-sort key (cell, elevation bin, satellite, row) of :func:`candidate_pairs`."""
 
 
 @dataclass(frozen=True)
@@ -80,11 +85,22 @@ def candidate_pairs(cell_ecef_km, cell_up, sat_ecef_km, params: CapacityParams, 
     above the mask from the cell's centre, sorted by cell, then by the cell's preference (highest elevation
     first, then lowest satellite index). ``site_tree``: a prebuilt ``cKDTree(cell_ecef_km)``
     (:attr:`CellTable.tree <leosim.capacity.cells.CellTable.tree>`)."""
-    ci, si, el, _az, rng = visible_pairs(cell_ecef_km, cell_up, sat_ecef_km, params.min_elevation_deg,
-                                         site_tree=site_tree, azimuth=False)
-    # visible_pairs sorts by cell then satellite; a stable sort on (cell, 90° - elevation) keeps the satellite
-    # order among equal elevations. Elevations lie in [-90, 90] deg, so the stride separates cells exactly.
-    order = np.argsort(ci * _CELL_KEY_STRIDE + (90.0 - el), kind="stable")
+    cell = np.asarray(cell_ecef_km).reshape(-1, 3)
+    n_cell, n_sat = cell.shape[0], np.asarray(sat_ecef_km).reshape(-1, 3).shape[0]
+    ci, si, el, _az, rng = visible_pairs(cell, cell_up, sat_ecef_km, params.min_elevation_deg,
+                                         site_tree=site_tree, azimuth=False, sort=False)
+    # The order is a stable sort on (cell, 90° - elevation) of the pairs sorted by cell then satellite, so
+    # equal elevations keep the satellite order. Elevations lie in [-90, 90] deg, so the stride separates
+    # cells exactly. Done as one packed integer sort on (cell, elevation bin, satellite) (the bin rises with
+    # the key within a cell), then a stable sort on the exact key of that nearly sorted order.
+    base = ci * _CELL_KEY_STRIDE
+    key = base + (90.0 - el)
+    room = max(_PREORDER_BITS - (n_cell - 1).bit_length() - (n_sat - 1).bit_length()
+               - max(ci.size - 1, 0).bit_length(), 0)
+    bin_bits = min(room, _ELEVATION_BIN_BITS)
+    elevation_bin = ((key - base) * (2.0 ** bin_bits / _CELL_KEY_STRIDE)).astype(np.int64)
+    order = lexsort_ints([ci, elevation_bin, si], [n_cell, 2 ** bin_bits, n_sat])
+    order = order[np.argsort(key[order], kind="stable")]
     return ci[order], si[order], el[order], rng[order]
 
 
@@ -116,6 +132,7 @@ def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params:
     unmet = demand.copy()
     unmet_total = unmet.sum(axis=1)
     pair_used = np.zeros(pc.size, np.int64)
+    pair_open = pcap > 0  # the link closes and the pair has given fewer beams than the per-cell limit
     sat_free = (np.full(n_sat, int(params.beams_per_satellite), np.int64) if satellite_beams is None
                 else np.asarray(satellite_beams, dtype=np.int64).reshape(n_sat).copy())
     per_cell_limit = int(params.beams_per_cell_per_satellite)
@@ -125,14 +142,15 @@ def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params:
     for tier_pass in range(n_tier):
         asking = np.flatnonzero((unmet[:, :tier_pass + 1].sum(axis=1) > 0) & (ptr < end))
         while asking.size:
-            # Move each asking cell's pointer past full satellites and used-up pairs.
-            while asking.size:
-                pos = ptr[asking]
-                bad = (sat_free[ps[pos]] == 0) | (pair_used[pos] >= per_cell_limit) | ~(pcap[pos] > 0)
-                if not bad.any():
-                    break
-                ptr[asking[bad]] += 1
-                asking = asking[ptr[asking] < end[asking]]
+            # Move each asking cell's pointer past full satellites, used-up pairs and links that do not close.
+            pending = asking
+            while pending.size:
+                pos = ptr[pending]
+                bad = (sat_free[ps[pos]] == 0) | ~pair_open[pos]
+                pending = pending[bad]
+                ptr[pending] += 1
+                pending = pending[ptr[pending] < end[pending]]
+            asking = asking[ptr[asking] < end[asking]]
             if asking.size == 0:
                 break
             choice = ptr[asking]
@@ -147,6 +165,7 @@ def schedule_beams(cell_ecef_km, cell_up, cell_demand_mbps, sat_ecef_km, params:
             acc = choice[rank < sat_free[s_]]
             sat_free -= np.bincount(ps[acc], minlength=n_sat)
             pair_used[acc] += 1
+            pair_open[acc] &= pair_used[acc] < per_cell_limit
             granted.append(acc)
             given = np.bincount(pc[acc], weights=pcap[acc], minlength=n_cell)
             hit = np.flatnonzero(given > 0)

@@ -26,6 +26,12 @@ from ..errors import LeosimInputError
 from .modcod import spectral_efficiency
 from .params import CapacityParams
 
+_WORST_PAIR_MIN_SIZE = 64
+"""Arrays at least this long first try the worst-corner shortcut of :func:`beam_capacity_mbps`."""
+_ESN0_ROUNDING_MARGIN_DB = 1e-6
+"""Margin (dB) on the worst corner's Es/N0, far above the rounding of the per-beam computation (~1e-12 dB),
+so every beam's computed Es/N0 is surely at or above it."""
+
 
 def free_space_path_loss_db(range_km, frequency_ghz) -> np.ndarray:
     """Free-space path loss ``20·log10(4π d f / c)``, dB, for slant range ``range_km`` (km) at
@@ -61,6 +67,17 @@ def esn0_db(range_km, elevation_deg, params: CapacityParams, rain_db=0.0) -> np.
 def beam_capacity_mbps(range_km, elevation_deg, params: CapacityParams, rain_db=0.0) -> np.ndarray:
     """Capacity of one user beam, Mbps: symbol rate × bits/symbol of the MODCOD its Es/N0 allows
     (0 where no MODCOD closes the link, or the geometry is NaN). Shapes broadcast."""
+    d_km, el_deg, rain = np.broadcast_arrays(np.asarray(range_km, dtype=np.float64),
+                                             np.asarray(elevation_deg, dtype=np.float64),
+                                             np.asarray(rain_db, dtype=np.float64))
+    if d_km.size >= _WORST_PAIR_MIN_SIZE and np.isfinite(d_km).all() and np.isfinite(el_deg).all() \
+            and np.isfinite(rain).all():
+        # Es/N0 falls with range and rain and rises with elevation, and the capacity depends on it only
+        # through the MODCOD step: when the worst corner reaches the best MODCOD allowed, every beam does.
+        worst = esn0_db(d_km.max(), el_deg.min(), params, rain.max()) - _ESN0_ROUNDING_MARGIN_DB
+        best = spectral_efficiency(np.finfo(np.float64).max, params.max_bits_per_symbol)
+        if spectral_efficiency(worst, params.max_bits_per_symbol) == best:
+            return np.full(d_km.shape, symbol_rate_mbaud(params) * best)
     esn0 = esn0_db(range_km, elevation_deg, params, rain_db)
     return symbol_rate_mbaud(params) * spectral_efficiency(esn0, params.max_bits_per_symbol)
 

@@ -17,11 +17,13 @@ first satellite is not charged.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
+from .._core.sorting import lexsort_ints
 from ..errors import LeosimInputError
 from .allocation import allocate, available_rate_mbps
 from .beams import BeamPlan, schedule_beams
@@ -33,6 +35,10 @@ BOTTLENECKS = ("none", "beam", "satellite", "isl", "feeder", "policy", "no_cover
 """Bottleneck labels of the ``throughput`` and ``capacity_cells`` tables, in code order."""
 _KIND = {name: code for code, name in enumerate(BOTTLENECKS)}
 _HASH_SEED = 0x5EED
+_PACKED_BITS = 63
+"""Bits of the packed (flow key, hash bits, row) sort key of :func:`_route_classes`."""
+_MIN_HASH_BITS = 16
+"""Fewest hash bits worth packing; with fewer, :func:`_route_classes` sorts on the full hash."""
 
 
 @dataclass(frozen=True)
@@ -74,25 +80,43 @@ def _route_classes(keys: np.ndarray, paths: np.ndarray) -> tuple[np.ndarray, np.
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     mult = np.random.default_rng(_HASH_SEED).integers(1, 2**63 - 1, paths.shape[1], dtype=np.uint64) | np.uint64(1)
-    with np.errstate(over="ignore"):
-        h = (paths.view(np.uint64) * mult[None, :]).sum(axis=1, dtype=np.uint64)
+    h = paths.view(np.uint64) @ mult  # the sum of the products, wrapping (integer matmul)
     # One int64 per key row where the mixed-radix code fits, else one sort key per column.
-    span = keys.max(axis=0).astype(np.float64) + 1.0
-    if np.prod(span) < 2.0**62:
-        key_cols = [np.ravel_multi_index(tuple(keys.T), tuple(span.astype(np.int64)))]
+    span = keys.max(axis=0).astype(np.int64) + 1
+    n_codes = math.prod(int(x) for x in span)
+    order = None
+    if n_codes < 2**62:
+        key_cols = [np.ravel_multi_index(tuple(keys.T), tuple(span))]
+        # Sort (code, top bits of the hash, row) as one packed integer; that is the (code, hash, row) order
+        # unless two hashes sharing their top bits interleave within a code, checked here.
+        h_bits = _PACKED_BITS - (n_codes - 1).bit_length() - (n - 1).bit_length()
+        if h_bits >= _MIN_HASH_BITS:
+            order = lexsort_ints([key_cols[0], (h >> np.uint64(64 - h_bits)).astype(np.int64)],
+                                 [n_codes, 2**h_bits])
+            c_s, h_s = key_cols[0][order], h[order]
+            if not ((c_s[1:] != c_s[:-1]) | (h_s[1:] >= h_s[:-1])).all():
+                order = None
     else:
         key_cols = [keys[:, j] for j in range(keys.shape[1] - 1, -1, -1)]
-    order = np.lexsort([h, *key_cols])
-    sk = np.column_stack([*(k[order] for k in key_cols), h[order].view(np.int64)])
-    new = np.r_[True, (sk[1:] != sk[:-1]).any(axis=1)]
+    if order is None:
+        order = np.lexsort([h, *key_cols])
+    h_s = h[order]
+    new = np.r_[True, h_s[1:] != h_s[:-1]]
+    for k in key_cols:
+        k_s = k[order]
+        new[1:] |= k_s[1:] != k_s[:-1]
     group = np.cumsum(new) - 1
     first = order[new]
-    if not (paths[order] == paths[first[group]]).all():  # hash collision: fall back to exact grouping
+    inverse = np.empty(n, np.int64)
+    inverse[order] = group
+    others = np.flatnonzero(first[inverse] != np.arange(n))  # rows that are not their class's first
+    their_first = first[inverse[others]]
+    # np.take(mode='clip') gathers rows several times faster than fancy indexing (indices valid by construction)
+    if not (np.take(paths, others, axis=0, mode="clip") == np.take(paths, their_first, axis=0, mode="clip")).all():
+        # a hash collision: exact grouping
         full = np.column_stack([keys, paths])
         _, first, inverse = np.unique(full, axis=0, return_index=True, return_inverse=True)
         return first.astype(np.int64), inverse.ravel().astype(np.int64)
-    inverse = np.empty(n, np.int64)
-    inverse[order] = group
     return first, inverse
 
 
@@ -151,7 +175,7 @@ def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths
     demand_code = np.unique(t.demand_mbps[rows], return_inverse=True)[1].ravel()
     cap_code = np.unique(t.plan_cap_mbps[rows], return_inverse=True)[1].ravel()
     keys = np.column_stack([t.cell[rows], t.tier[rows], demand_code, cap_code, gw_pos[rows]])
-    first, inverse = _route_classes(keys, paths[rows])
+    first, inverse = _route_classes(keys, paths if rows.size == n_term else np.take(paths, rows, axis=0, mode="clip"))
     f_rows = rows[first]
     n_flow = first.size
     f_weight = np.bincount(inverse, weights=weight[rows], minlength=n_flow)
@@ -166,7 +190,7 @@ def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths
         inv = np.where(plan.cell_capacity_mbps > 0, 1.0 / plan.cell_capacity_mbps, 0.0)
     share = sp.diags(inv) @ share
     sat_part = share[f_cell].tocoo()
-    fp = paths[f_rows]
+    fp = np.take(paths, f_rows, axis=0, mode="clip")
     u, v = fp[:, :-1], fp[:, 1:]
     hop = (u >= 0) & (u < n_sat) & (v >= 0) & (v < n_sat)
     hop_flow = np.broadcast_to(np.arange(n_flow)[:, None], hop.shape)[hop]
