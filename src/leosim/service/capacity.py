@@ -112,14 +112,14 @@ class CapacityService:
         """H3 cells (uint64) the moving rows' tracks put them in at ``slot_instants`` (where present)."""
         if slot_instants is None or np.size(slot_instants) == 0:
             return np.zeros(0, np.uint64)
-        sample = self.asked.mobility.tracks.at(Times.from_utc(np.asarray(slot_instants).ravel()))
+        sample = self.asked.mobility.tracks.at(np.asarray(slot_instants, dtype="datetime64[ns]").ravel())
         here = sample.present
         return cells_of(sample.lat_deg[here], sample.lon_deg[here], self.params.cell_resolution)
 
     def _at_slot(self, motion: Motion | None) -> tuple[Terminals, np.ndarray]:
         """The demand rows (in ``order``) and each row's territory at the one instant of ``motion``: moving
         rows in the cell their track puts them in (-1 when absent or outside the cell table), in the
-        territory located there ('' when absent)."""
+        territory located there (an absent row keeps its site's)."""
         m = self.moving
         if m.size == 0:
             return self.demand, self.territory
@@ -131,7 +131,8 @@ class CapacityService:
         cell_row = self.demand.cell.copy()
         cell_row[m] = cell
         territory = self.territory.astype(object)
-        territory[m] = np.where(motion.region[m, 0] != "", motion.region[m, 0], motion.country3[m, 0])
+        located = np.where(motion.region[m, 0] != "", motion.region[m, 0], motion.country3[m, 0])
+        territory[m] = np.where(here, located, territory[m])
         return replace(self.demand, cell=cell_row), territory.astype(str)
 
     def _slots(self, instant, position_km, books) -> tuple[list[SlotCapacity], Terminals, np.ndarray]:
@@ -158,8 +159,9 @@ class CapacityService:
     def frames(self, instant, position_km, books, names) -> dict:
         """The ``capacity_cells``, ``throughput`` and ``gateway_load`` rows of one slot, every rule book
         (named ``names``) stacked with a leading ``variant`` column; the throughput rows carry ``refused``,
-        ``territory`` (where the row is at the slot), ``terminals`` and ``at_capacity`` for
-        :func:`~leosim.capacity.capacity_summary`."""
+        ``territory`` (where the row is at the slot), ``terminals`` (0 for a moving row in no cell of the
+        table at that slot: off its track or outside the table, so the summaries do not count it) and
+        ``at_capacity`` for :func:`~leosim.capacity.capacity_summary`."""
         import pandas as pd
 
         from ..capacity.tables import capacity_cells_frame, gateway_load_frame, throughput_frame
@@ -171,7 +173,7 @@ class CapacityService:
             built = {"capacity_cells": capacity_cells_frame(instant, self.cells, slot),
                      "throughput": throughput_frame(instant, rows.site_id[order], rows.fleet[order], slot,
                                                     cell_row=demand.cell, territory=territory,
-                                                    terminals=demand.count),
+                                                    terminals=np.where(demand.cell >= 0, demand.count, 0.0)),
                      "gateway_load": gateway_load_frame(instant, self.gateway_ids, slot)}
             for table, frame in built.items():
                 frame.insert(0, "variant", name)
