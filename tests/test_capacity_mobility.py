@@ -193,7 +193,7 @@ def test_places_and_moving_terminals_served_together_equal_each_alone():
     assert both.site[-2:].tolist() == [n_site, n_site + 1] and both.site[plane] == n_site + 2
     together = engine.serve(times, position, books, both)
     n_fixed = len(fixed)
-    for name in ("visible_sats", "rtt_ms", "gateway", "pop", "first_sat", "allowed", "rule", "status"):
+    for name in ("visible_sats", "rtt_ms", "gateway", "pop", "first_sat", "allowed", "rule", "condition", "status"):
         got, alone_p, alone_m = (np.asarray(getattr(a, name)) for a in (together, alone_places, alone_moving))
         np.testing.assert_array_equal(got[..., n_fixed:], alone_p, err_msg=name)
         np.testing.assert_array_equal(got[..., :n_fixed], alone_m, err_msg=name)
