@@ -377,9 +377,9 @@ class ServiceEngine:
                       abroad_since=None) -> Terminals:
         """``terminals`` (fixed sites, and places) with :class:`Mobility`: ``tracks`` ``{terminal id: Track}``
         of the fixed-site terminals that move (routed as extra sites after the places', numbered in the order
-        of ``terminals``), the ``registry``, and their
-        days-abroad histories (a fixed terminal outside its registered country counts as abroad from
-        ``abroad_since``, e.g. the scenario window's start, the same for every chunk)."""
+        of ``terminals``), the ``registry``, and their days-abroad histories (a terminal that does not move
+        and is outside its registered country counts as abroad from ``abroad_since``, e.g. the scenario
+        window's start, the same for every chunk)."""
         from ..policy.roaming import AbroadHistory
 
         tracks = dict(tracks or {})
