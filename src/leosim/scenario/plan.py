@@ -553,9 +553,19 @@ class Plan:
                 raise LeosimInputError(f"capacity.gateway_antennas: no gateway {gw!r}", source=self.source,
                                        field="capacity.gateway_antennas")
             antennas[hit] = count
+        # Moving terminals as the run's access table has them (asked_terminals); their cells are collected at
+        # every slot instant of the window (the union of the chunks' spans).
+        slots = None
+        if self.tracks:
+            from ..capacity.beams import slot_instants
+
+            start = self.times.utc[0]
+            end = start + np.timedelta64(round(len(self.times) * self.spec.time.step_s * 1e9), "ns")
+            slots = slot_instants(start, end, params)
         return CapacityService(engine, params, self.capacity_rows,
                                gateway_capacity_mbps=antennas * params.gateway_mbps_per_antenna,
-                               satellites=self.capacity_satellites,
+                               satellites=self.capacity_satellites, tracks=self.tracks, registry=self.registry,
+                               abroad_since=self.times.utc[0], slot_instants=slots,
                                spill=self.spec.capacity.gateway_overflow == "spill")
 
     @cached_property

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..constants import DEFAULT_MIN_ELEVATION_DEG
+from ..ground.geodesy import ecef_to_geodetic
 from ..ground.sites import Sites
 from ..ground.tracks import Tracks
 from ..network.balancing import spill_overloaded_gateways
@@ -110,9 +111,10 @@ class Mobility:
 
     ``tracks``: :class:`~leosim.ground.tracks.Tracks` of the moving terminals (None: none move), terminal
     ``moving[e]`` (a position in :class:`Terminals`) following ``tracks.tracks[e]`` and routed as extra
-    site ``e``; ``registry``: the :class:`~leosim.policy.registry.TerminalRegistry` (plans,
-    registrations, registered countries); ``history``: days-abroad histories of all the terminals
-    (:class:`~leosim.policy.roaming.Histories`), needed only when a rule counts days abroad.
+    site ``P + e`` (after the ``P`` places of ``Terminals.extra``); ``registry``: the
+    :class:`~leosim.policy.registry.TerminalRegistry` (plans, registrations, registered countries);
+    ``history``: days-abroad histories of all the terminals (:class:`~leosim.policy.roaming.Histories`),
+    needed only when a rule counts days abroad.
     """
 
     tracks: Tracks | None = None
@@ -124,7 +126,8 @@ class Mobility:
 @dataclass(frozen=True)
 class Motion:
     """Where the terminals are at each instant, ``(n, T)`` each: ``present`` (False only for a moving
-    terminal outside its track's span), ``lat_deg``/``lon_deg``/``alt_m``, ``speed_kmh`` (0 for fixed),
+    terminal outside its track's span), ``lat_deg``/``lon_deg``/``alt_m`` (a fixed site's, a place's own,
+    or where its track puts a moving terminal; NaN where absent), ``speed_kmh`` (0 unless moving),
     ``country3``/``region`` (located at each instant for moving terminals; '' where absent)."""
 
     present: np.ndarray
@@ -140,9 +143,11 @@ class Motion:
 class Terminals:
     """The terminals whose service is asked about, ``(n,)`` each.
 
-    ``site``: index in the engine's routing layout (a fixed site ``j``, or ``M + e`` for the ``e``-th of
-    ``extra``); ``ids``, ``country3`` (ISO alpha-3, '' at sea), ``region`` ('' if none), ``fleet``,
-    ``tenant``: what rules look at; ``pop``: an assigned PoP's site index, or ``-1`` for the best PoP.
+    ``site``: index in the engine's routing layout (a fixed site ``j``; ``M + e`` for the place that is the
+    ``e``-th of ``extra``; ``M + P + e`` for the ``e``-th moving terminal of ``mobility``, after the ``P``
+    places; one :meth:`ServiceEngine.serve` routes them all together); ``ids``, ``country3`` (ISO alpha-3,
+    '' at sea), ``region`` ('' if none), ``fleet``, ``tenant``: what rules look at; ``pop``: an assigned
+    PoP's site index, or ``-1`` for the best PoP.
     """
 
     site: np.ndarray
@@ -386,18 +391,21 @@ class ServiceEngine:
     # ----- policy ----------------------------------------------------------------------------------------
     def with_mobility(self, terminals: Terminals, *, tracks=None, registry: TerminalRegistry | None = None,
                       abroad_since=None) -> Terminals:
-        """``terminals`` (fixed) with :class:`Mobility`: ``tracks`` ``{terminal id: Track}`` of those that
-        move (routed as extra sites, numbered in the order of ``terminals``), the ``registry``, and their
-        days-abroad histories (a fixed terminal outside its registered country counts as abroad from
-        ``abroad_since``, e.g. the scenario window's start, the same for every chunk)."""
+        """``terminals`` (fixed sites, and places) with :class:`Mobility`: ``tracks`` ``{terminal id: Track}``
+        of the fixed-site terminals that move (routed as extra sites after the places', numbered in the order
+        of ``terminals``), the ``registry``, and their days-abroad histories (a terminal that does not move
+        and is outside its registered country counts as abroad from ``abroad_since``, e.g. the scenario
+        window's start, the same for every chunk)."""
         from ..policy.roaming import AbroadHistory
 
         tracks = dict(tracks or {})
         ids = terminals.ids.astype(str)
-        moving = np.flatnonzero(np.isin(ids, list(tracks)))
+        # Only fixed sites follow tracks; places keep their extra-site numbers and the moving terminals are
+        # numbered after them.
+        moving = np.flatnonzero(np.isin(ids, list(tracks)) & (terminals.site < len(self.sites)))
         packed = Tracks([tracks[i] for i in ids[moving].tolist()]) if moving.size else None
         site = terminals.site.copy()
-        site[moving] = len(self.sites) + np.arange(moving.size)
+        site[moving] = len(self.sites) + _extra_count(terminals.extra) + np.arange(moving.size)
         fixed = np.setdiff1d(np.arange(len(terminals)), moving)
         history = None
         if registry is not None:
@@ -422,10 +430,22 @@ class ServiceEngine:
         if mobility is None:
             return None
         n, n_t = len(terminals), len(times)
-        fixed_site = np.minimum(terminals.site, len(self.sites) - 1)
-        lat = np.repeat(self.sites.lat_deg[fixed_site][:, None], n_t, 1).astype(np.float64)
-        lon = np.repeat(self.sites.lon_deg[fixed_site][:, None], n_t, 1).astype(np.float64)
-        alt = np.repeat(np.asarray(self.sites.alt_m, dtype=np.float64)[fixed_site][:, None], n_t, 1)
+        n_site = len(self.sites)
+        # Where each terminal stands when it does not move: its fixed site, or its place (an extra site);
+        # moving terminals are overwritten below.
+        lat0, lon0, alt0 = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+        fixed = terminals.site < n_site
+        lat0[fixed] = self.sites.lat_deg[terminals.site[fixed]]
+        lon0[fixed] = self.sites.lon_deg[terminals.site[fixed]]
+        alt0[fixed] = np.asarray(self.sites.alt_m, dtype=np.float64)[terminals.site[fixed]]
+        place = ~fixed & (terminals.site < n_site + _extra_count(terminals.extra))
+        if place.any():
+            place_lat, place_lon, place_alt_km = ecef_to_geodetic(terminals.extra.ecef_km)
+            e = terminals.site[place] - n_site
+            lat0[place], lon0[place], alt0[place] = place_lat[e], place_lon[e], place_alt_km[e] * 1000.0
+        lat = np.repeat(lat0[:, None], n_t, 1)
+        lon = np.repeat(lon0[:, None], n_t, 1)
+        alt = np.repeat(alt0[:, None], n_t, 1)
         speed = np.zeros((n, n_t))
         present = np.ones((n, n_t), dtype=bool)
         country3 = np.repeat(terminals.country3[:, None], n_t, 1).astype(object)
@@ -499,20 +519,18 @@ class ServiceEngine:
         first_sat = np.full(shape, -1, np.int64)
         path = np.full(shape, "", dtype=object)
         visible = np.zeros((n_t, n), np.int64)
-        n_extra = moving.size if moving.size else (0 if terminals.extra is None else terminals.extra.count)
-        n_layout = len(self.sites) + n_extra
+        n_layout = len(self.sites) + _extra_count(terminals.extra) + moving.size
         node_paths = [[None] * n_t for _ in books] if keep_paths else None
         for k in range(n_t):
             position = position_km[k]
             extra = terminals.extra
             if moving.size:
-                # Moving terminals where their tracks put them now; absent ones parked at (0, 0), their
-                # answers blanked below.
+                # Moving terminals where their tracks put them now, after the places; absent ones parked at
+                # (0, 0), their answers blanked below.
                 here = motion.present[moving, k]
-                extra = ExtraSites.from_geodetic(np.where(here, motion.lat_deg[moving, k], 0.0),
-                                                 np.where(here, motion.lon_deg[moving, k], 0.0),
-                                                 np.where(here, motion.alt_m[moving, k], 0.0) / 1000.0,
-                                                 self.network.terminal_min_elevation_deg)
+                extra = concat_extra_sites(extra, ExtraSites.from_geodetic(
+                    np.where(here, motion.lat_deg[moving, k], 0.0), np.where(here, motion.lon_deg[moving, k], 0.0),
+                    np.where(here, motion.alt_m[moving, k], 0.0) / 1000.0, self.network.terminal_min_elevation_deg))
             gsl = self.router.gsl_edges(position, extra)
             # Coverage from the GSL edges: a terminal's GSLs are exactly the satellites at or above its mask.
             visible[k] = np.bincount(gsl[0], minlength=n_layout)[terminals.site]
@@ -597,6 +615,23 @@ class ServiceEngine:
         return PairAnswer(allowed=allowed, rtt_ms=np.where(allowed, physical, np.nan),
                           hops=np.where(allowed, hops, -1).astype(np.int64), path=np.where(allowed, paths, ""),
                           rtt_if_allowed_ms=physical, path_if_allowed=paths)
+
+
+def concat_extra_sites(*parts: ExtraSites | None) -> ExtraSites | None:
+    """One :class:`~leosim.network.routing.ExtraSites` of ``parts`` in order (extra site ``e`` of the second
+    part becomes ``parts[0].count + e``); None parts are skipped, a single part is returned as is, and None
+    when there is none. (It belongs beside ``ExtraSites`` in :mod:`leosim.network.routing`; kept here while
+    that module is being edited elsewhere.)"""
+    given = [p for p in parts if p is not None]
+    if len(given) <= 1:
+        return given[0] if given else None
+    return ExtraSites(np.concatenate([p.ecef_km for p in given]), np.concatenate([p.up for p in given]),
+                      np.concatenate([p.min_elevation_deg for p in given]))
+
+
+def _extra_count(extra: ExtraSites | None) -> int:
+    """Number of extra sites (0 for None)."""
+    return 0 if extra is None else extra.count
 
 
 def _instant_slice(value, k: int):
