@@ -198,6 +198,16 @@ class ExtraSites:
     def count(self) -> int:
         return int(self.ecef_km.shape[0])
 
+    @staticmethod
+    def concat(*parts: ExtraSites | None) -> ExtraSites | None:
+        """One :class:`ExtraSites` of ``parts`` in order (extra site ``e`` of the second part becomes
+        ``parts[0].count + e``); None parts are skipped, a single part is returned as is, None when none."""
+        given = [p for p in parts if p is not None]
+        if len(given) <= 1:
+            return given[0] if given else None
+        return ExtraSites(np.concatenate([p.ecef_km for p in given]), np.concatenate([p.up for p in given]),
+                          np.concatenate([p.min_elevation_deg for p in given]))
+
 
 @dataclass(frozen=True)
 class StepRoutes:

@@ -528,7 +528,7 @@ class ServiceEngine:
                 # Moving terminals where their tracks put them now, after the places; absent ones parked at
                 # (0, 0), their answers blanked below.
                 here = motion.present[moving, k]
-                extra = concat_extra_sites(extra, ExtraSites.from_geodetic(
+                extra = ExtraSites.concat(extra, ExtraSites.from_geodetic(
                     np.where(here, motion.lat_deg[moving, k], 0.0), np.where(here, motion.lon_deg[moving, k], 0.0),
                     np.where(here, motion.alt_m[moving, k], 0.0) / 1000.0, self.network.terminal_min_elevation_deg))
             gsl = self.router.gsl_edges(position, extra)
@@ -615,18 +615,6 @@ class ServiceEngine:
         return PairAnswer(allowed=allowed, rtt_ms=np.where(allowed, physical, np.nan),
                           hops=np.where(allowed, hops, -1).astype(np.int64), path=np.where(allowed, paths, ""),
                           rtt_if_allowed_ms=physical, path_if_allowed=paths)
-
-
-def concat_extra_sites(*parts: ExtraSites | None) -> ExtraSites | None:
-    """One :class:`~leosim.network.routing.ExtraSites` of ``parts`` in order (extra site ``e`` of the second
-    part becomes ``parts[0].count + e``); None parts are skipped, a single part is returned as is, and None
-    when there is none. (It belongs beside ``ExtraSites`` in :mod:`leosim.network.routing`; kept here while
-    that module is being edited elsewhere.)"""
-    given = [p for p in parts if p is not None]
-    if len(given) <= 1:
-        return given[0] if given else None
-    return ExtraSites(np.concatenate([p.ecef_km for p in given]), np.concatenate([p.up for p in given]),
-                      np.concatenate([p.min_elevation_deg for p in given]))
 
 
 def _extra_count(extra: ExtraSites | None) -> int:
