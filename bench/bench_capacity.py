@@ -15,7 +15,7 @@ the real one of ``../shared/data/starlink-2025-12-06.tle`` (operational satellit
 ``leosim.orbits.inference``; ``--elements`` for another file) launched by the middle of Ookla's quarter
 (``--as-of``, default 2025-02-14), each satellite with its generation's beams
 and ceiling by launch date (``SatelliteCapacity.of_generations(satellite_generations(...))``: v2 mini from
-2023-02-27, else v1.5), gateway antennas at the satellites' mean feeder figure; routes land at the gateway
+2023-02-27, else v1.5), gateways of 8 Ka antennas × 20 Gbps; routes land at the gateway
 nearest the terminal (``gateway_selection="nearest"``) and reach the PoP over fibre. Without the file it falls
 back to ``starlink-gen1`` with v1.5 parameters (and says so). ``--constellation starlink-gen1`` and
 ``--gateway-selection lowest-rtt`` reproduce the earlier, gen1 figures. Prints the median, p10 and p90 of
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ from leosim.capacity import (
 )
 from leosim.capacity.beams import candidate_pairs
 from leosim.capacity.demand import POPULATION_SPREAD_KM
-from leosim.capacity.params import BUSY_HOUR_DEMAND_MBPS
+from leosim.capacity.slot import beam_capped_demand
 from leosim.ground.sites import default_cities, default_ground_infrastructure
 from leosim.network.balancing import spill_overloaded_gateways
 from leosim.network.links import default_isls
@@ -99,7 +100,7 @@ def us_constellation(elements, as_of=None):
 
 def build(n_terminals: int, *, us: bool, seed: int = 1, at="2025-03-01T18:00:12Z", spread_km=None,
           constellation_name="starlink-gen1", elements=None, gateway_selection="lowest-rtt", as_of=None,
-          spill=True):
+          spill=True, gateway_mbps_per_antenna=None):
     params = CapacityParams()
     cities = default_cities()
     geometry = None
@@ -118,9 +119,10 @@ def build(n_terminals: int, *, us: bool, seed: int = 1, at="2025-03-01T18:00:12Z
     satellites, generations = None, None
     if elements is not None:
         constellation, satellites, generations = us_constellation(elements, as_of)
-        params = CapacityParams(gateway_mbps_per_antenna=satellites.feeder_mbps_per_antenna)
     else:
         constellation = Constellation.preset(constellation_name)
+    if gateway_mbps_per_antenna is not None:
+        params = replace(params, gateway_mbps_per_antenna=gateway_mbps_per_antenna)
     sat = constellation.positions_km(Times.from_utc([np.datetime64(at.rstrip("Z"))]))[0]
     ground = default_ground_infrastructure()
     n_cell = len(cells)
@@ -132,16 +134,6 @@ def build(n_terminals: int, *, us: bool, seed: int = 1, at="2025-03-01T18:00:12Z
     t0 = time.perf_counter()
     routes = router.route(sat, np.arange(n_cell), np.full(n_cell, -1))
     route_s = time.perf_counter() - t0
-    moved = None
-    if us and spill:  # a busy hour: traffic that would overload a gateway's feeders lands at the next one
-        cell_rows, count = np.unique(row, return_counts=True)
-        offered = np.zeros(n_cell)
-        offered[cell_rows] = count * BUSY_HOUR_DEMAND_MBPS
-        feeders = np.full(router.gateways.size, params.gateway_capacity_mbps)
-        routes, moved = spill_overloaded_gateways(router, sat, np.arange(n_cell), np.full(n_cell, -1), routes,
-                                                  offered, feeders)
-    status = np.where(np.isfinite(routes.rtt_ms), "ok", "no_route")
-    gateway_sites = n_cell + np.flatnonzero(ground.kinds == "gateway")
     if us:  # one row per cell, counting its subscribers
         cell_rows, count = np.unique(row, return_counts=True)
         terminals = Terminals.make(cell_rows, count=count.astype(float))
@@ -151,6 +143,16 @@ def build(n_terminals: int, *, us: bool, seed: int = 1, at="2025-03-01T18:00:12Z
         terminals = Terminals.make(row, tier=(rng.random(row.size) < 0.1).astype(int), demand_mbps=25.0,
                                    activity=0.15)
         t_cell = row
+    moved = None
+    if us and spill:  # a busy hour: what the beams carry, where it would overload a gateway, lands at the next
+        offered = np.zeros(n_cell)
+        offered[cell_rows] = beam_capped_demand(cells, terminals, np.isfinite(routes.rtt_ms[cell_rows]), sat, params,
+                                                satellites=satellites)
+        feeders = np.full(router.gateways.size, params.gateway_capacity_mbps)
+        routes, moved = spill_overloaded_gateways(router, sat, np.arange(n_cell), np.full(n_cell, -1), routes,
+                                                  offered, feeders)
+    status = np.where(np.isfinite(routes.rtt_ms), "ok", "no_route")
+    gateway_sites = n_cell + np.flatnonzero(ground.kinds == "gateway")
     return dict(cells=cells, terminals=terminals, status=status[t_cell], allowed=np.ones(t_cell.size, bool),
                 paths=routes.paths[t_cell], gateway=routes.gateway[t_cell], sat=sat, params=params,
                 gateway_sites=gateway_sites, route_s=route_s, n_sat=len(constellation), satellites=satellites,
@@ -176,6 +178,8 @@ def main() -> None:
                              "Ookla's quarter, %(default)s); 'none' keeps all")
     parser.add_argument("--no-spill", action="store_true",
                         help="--us: keep every route's idle-network gateway even when its feeders overflow")
+    parser.add_argument("--gateway-mbps-per-antenna", type=float, default=None,
+                        help="feeder of one gateway antenna, Mbps (default 20,000: a Ka antenna)")
     args = parser.parse_args()
     pin_one_core()
     n = 2_000_000 if args.us and args.terminals == 100_000 else args.terminals
@@ -189,6 +193,7 @@ def main() -> None:
     b = build(n, us=args.us, spread_km=args.spread_km, constellation_name=args.constellation or "starlink-gen1",
               elements=elements, gateway_selection=selection,
               as_of=None if str(args.as_of).lower() == "none" else args.as_of, spill=not args.no_spill,
+              gateway_mbps_per_antenna=args.gateway_mbps_per_antenna,
               at=US_BUSY_HOUR_UTC if args.us else "2025-03-01T18:00:12Z")
     cells, terminals, params = b["cells"], b["terminals"], b["params"]
 
@@ -205,7 +210,7 @@ def main() -> None:
     if b["generations"] is not None:
         names, counts = np.unique(b["generations"], return_counts=True)
         print("generations by launch date: " + ", ".join(f"{n} {c:,}" for n, c in zip(names, counts, strict=True))
-              + f"; gateway antenna {params.gateway_mbps_per_antenna / 1e3:.1f} Gbps (mean over satellites)")
+              + f"; gateway antenna {params.gateway_mbps_per_antenna / 1e3:.1f} Gbps")
     print(f"{b['label']}: {b['n_sat']} satellites; {terminals.count.sum():,.0f} terminals in {len(terminals):,} "
           f"rows, {len(cells):,} H3 res-{params.cell_resolution} cells; routing ({selection} gateway, not timed) "
           f"{b['route_s']:.2f} s")
@@ -228,6 +233,9 @@ def main() -> None:
     ok = b["status"] == "ok"
     q = weighted_quantile(out.available_mbps[ok], terminals.count[ok], [0.1, 0.5, 0.9])
     print(f"available_mbps over terminals with a route: p10 {q[0]:.1f}, median {q[1]:.1f}, p90 {q[2]:.1f} Mbps")
+    capped = ok & (out.available_mbps >= terminals.plan_cap_mbps * (1 - 1e-12))
+    print(f"at their plan cap ({params.plan_cap_mbps:.0f} Mbps): "
+          f"{terminals.count[capped].sum() / max(terminals.count[ok].sum(), 1.0):.1%} of terminals with a route")
     beamed = ok & (out.cell_beams[terminals.cell] > 0)
     share = terminals.count[beamed].sum() / max(terminals.count[ok].sum(), 1.0)
     if beamed.any():

@@ -5,7 +5,6 @@ and ``[capacity] generations = "launch-date"`` in a scenario."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +18,7 @@ from leosim.capacity import (
     satellite_generations,
     schedule_beams,
 )
-from leosim.errors import LeosimInputError
+from leosim.errors import LeosimInputError, LeosimWarning
 from leosim.scenario.api import Scenario
 from test_capacity_slot import _beam_capacity, _cells_around, _overhead, _single_route
 
@@ -35,7 +34,7 @@ def test_v2_mini_beams_reach_its_quoted_capacity_and_no_more_than_one_beam_beyon
     assert v2.beams_per_satellite == 75 == math.ceil(96_000.0 / beam_mbps)
     assert (v2.beams_per_satellite - 1) * beam_mbps < v2.satellite_ceiling_mbps <= v2.beams_per_satellite * beam_mbps
     assert capacity_preset("starlink-v1.5").beams_per_satellite == 16
-    assert v2.gateway_mbps_per_antenna == 96_000.0
+    assert v2.gateway_mbps_per_antenna == capacity_preset("starlink-v1.5").gateway_mbps_per_antenna  # Ka antennas
 
 
 def test_generations_by_launch_date():
@@ -51,8 +50,6 @@ def test_satellite_capacity_of_generations():
     sats = SatelliteCapacity.of_generations(["starlink-v2-mini", "starlink-v1.5", "starlink-v2-mini"])
     assert sats.beams.tolist() == [75, 16, 75]
     np.testing.assert_allclose(sats.ceiling_mbps, [96_000.0, 2_000.0 * 2 * 6 * 8 / 9, 96_000.0], rtol=1e-12)
-    # An antenna tracks any satellite: the mean of 96 and 20 Gbps over 2 v2 minis and 1 v1.5.
-    assert sats.feeder_mbps_per_antenna == pytest.approx((2 * 96_000.0 + 20_000.0) / 3, rel=1e-12)
     assert SatelliteCapacity.of_generations(["starlink-v2-mini"], beams_per_satellite=4).beams.tolist() == [4]
     assert sats.subset([1]).beams.tolist() == [16]
 
@@ -82,24 +79,28 @@ def test_per_satellite_ceiling_binds_in_the_allocation():
     assert out.bottleneck[0] == "satellite"
 
 
-SHARED_TLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "starlink-2025-12-06.tle"
+def _tle_file(path, designators):
+    """A TLE file of synthetic satellites (53°, ~550 km, spread in phase) with the given international
+    designators, written with sgp4's own exporter."""
+    from sgp4.api import WGS72, Satrec
+    from sgp4.exporter import export_tle
+
+    epoch_days = (np.datetime64("2025-12-06") - np.datetime64("1949-12-31")) / np.timedelta64(1, "D")
+    lines = []
+    for k, designator in enumerate(designators):
+        sat = Satrec()
+        sat.sgp4init(WGS72, "i", 90000 + k, float(epoch_days), 1e-4, 0.0, 0.0, 1e-4, math.radians(90.0),
+                     math.radians(53.0), math.radians(30.0 * k), 15.06 * 2 * math.pi / 1440.0, math.radians(40.0))
+        sat.intldesg = designator
+        lines += [f"SAT-{k}", *export_tle(sat)]
+    path.write_text("\n".join(lines) + "\n")
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not SHARED_TLE.exists(), reason=f"shared element file {SHARED_TLE} absent")
-def test_scenario_generations_by_launch_date(tmp_path):
-    # Two satellites of the shared snapshot: STARLINK-1008 (19074B, launched 2019: v1.5) and the first one
-    # whose designator says 2024 (v2 mini); kept although off-shell (no ISLs), so both are served.
-    lines = SHARED_TLE.read_text().splitlines()
-    rows = [lines[i:i + 3] for i in range(0, len(lines) - 2, 3)]
-    old = next(r for r in rows if r[1][9:14] == "19074")
-    new = next(r for r in rows if r[1][9:11] == "24")
-    (tmp_path / "two.tle").write_text("\n".join(old + new) + "\n")
-    text = """
+SCENARIO_TEXT = """
 [scenario]
 name = "generations"
 [constellation]
-tle = "two.tle"
+tle = "sats.tle"
 non_operational = "keep"
 [time]
 start = 2025-12-06T02:00:00Z
@@ -117,19 +118,36 @@ lat = 52.23
 lon = 21.01
 [capacity]
 preset = "starlink-v2-mini"
-generations = "{}"
+generations = "GENERATIONS"
 """
+
+
+@pytest.mark.slow
+def test_scenario_generations_by_launch_date(tmp_path):
+    # A satellite launched in 2019 (v1.5) and one in 2024 (v2 mini), kept although off-shell (no ISLs).
+    _tle_file(tmp_path / "sats.tle", ["19074B", "24123A"])
     for generations, beams in (("launch-date", [16, 75]), ("preset", None)):
         path = tmp_path / f"{generations}.toml"
-        path.write_text(text.replace("{}", generations))
+        path.write_text(SCENARIO_TEXT.replace("GENERATIONS", generations))
         plan = Scenario.from_toml(path).plan
         sats = plan.capacity_satellites
         if beams is None:
             assert sats is None
             continue
         assert sats.beams.tolist() == beams
-        assert sats.feeder_mbps_per_antenna == pytest.approx((20_000.0 + 96_000.0) / 2, rel=1e-12)
         service = plan.capacity_service
         assert service.satellites is sats
-        # Gateways: the default 8 antennas at the satellites' mean feeder figure.
-        np.testing.assert_allclose(service.gateway_capacity_mbps, 8 * (20_000.0 + 96_000.0) / 2, rtol=1e-12)
+        # Gateways: the default 8 Ka antennas × 20 Gbps, whatever the satellites' generations.
+        np.testing.assert_allclose(service.gateway_capacity_mbps, 8 * 20_000.0, rtol=1e-12)
+
+
+def test_generations_without_launch_dates_warn(tmp_path):
+    # Blank designators: no generation can be told, so every satellite takes the preset, with a warning.
+    _tle_file(tmp_path / "sats.tle", ["", ""])
+    path = tmp_path / "blank.toml"
+    path.write_text(SCENARIO_TEXT.replace("GENERATIONS", "launch-date"))
+    with pytest.warns(LeosimWarning, match="no satellite has a launch date"):
+        sats = Scenario.from_toml(path).plan.capacity_satellites
+    assert sats.beams.tolist() == [75, 75]
+    empty = SatelliteCapacity.of_generations([])
+    assert empty.beams.size == 0 and empty.ceiling_mbps.size == 0

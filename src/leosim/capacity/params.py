@@ -88,8 +88,11 @@ GATEWAY_ANTENNAS = 8
 """Antennas per gateway. *Assumption*: SpaceX's gateway earth-station applications to the FCC typically
 list 8 or 9 Ka-band antennas per site; override per gateway."""
 GATEWAY_MBPS_PER_ANTENNA = 20_000.0
-"""Feeder capacity of one gateway antenna, Mbps: an antenna tracks one satellite, whose Ka feeder carries
-that satellite's user capacity, about 20 Gbps for v1.5 (Pekhterev, SatMagazine, Nov 2021)."""
+"""Feeder capacity of one gateway antenna, Mbps: an antenna tracks one satellite over the Ka feeder band
+(27.5-30 GHz up, 17.8-19.3 GHz down, SpaceX gateway filings), about 20 Gbps, the order of a v1.5 satellite's
+user capacity (Pekhterev, SatMagazine, Nov 2021). It is the antenna's figure, whichever satellite it tracks:
+the gateways of the shipped list are Ka-band sites; a v2 mini's E-band feeders would need E-band antennas
+(set ``[capacity] gateway_antennas`` or this parameter to model them)."""
 
 # ----- demand -----------------------------------------------------------------------------------------------
 CELL_RESOLUTION = 5
@@ -192,8 +195,7 @@ class CapacityParams:
 _PRESETS = {
     "starlink-v1.5": CapacityParams(),
     "starlink-v2-mini": CapacityParams(name="starlink-v2-mini", satellite_ceiling_mbps=SATELLITE_CEILING_V2_MINI_MBPS,
-                                       beams_per_satellite=BEAMS_PER_SATELLITE_V2_MINI,
-                                       gateway_mbps_per_antenna=SATELLITE_CEILING_V2_MINI_MBPS),
+                                       beams_per_satellite=BEAMS_PER_SATELLITE_V2_MINI),
 }
 
 GENERATIONS = ("preset", "launch-date")
@@ -227,9 +229,6 @@ class SatelliteCapacity:
 
     beams: np.ndarray
     ceiling_mbps: np.ndarray
-    feeder_mbps_per_antenna: float = GATEWAY_MBPS_PER_ANTENNA
-    """What one gateway antenna carries, Mbps: the mean of the generations' figures over the satellites (an
-    antenna tracks one satellite at a time, any of the constellation's)."""
 
     @classmethod
     def of_generations(cls, generations, **overrides) -> SatelliteCapacity:
@@ -239,10 +238,10 @@ class SatelliteCapacity:
         sets = [capacity_preset(str(name), **overrides) for name in names]
         beams = np.array([int(p.beams_per_satellite) for p in sets], dtype=np.int64)
         ceiling = np.array([float(p.satellite_ceiling_mbps) for p in sets], dtype=np.float64)
-        feeder = np.array([float(p.gateway_mbps_per_antenna) for p in sets], dtype=np.float64)
         inverse = inverse.ravel()
-        return cls(beams=beams[inverse], ceiling_mbps=ceiling[inverse],
-                   feeder_mbps_per_antenna=float(feeder[inverse].mean()) if inverse.size else float(feeder.mean()))
+        if inverse.size == 0:
+            return cls(beams=np.zeros(0, np.int64), ceiling_mbps=np.zeros(0))
+        return cls(beams=beams[inverse], ceiling_mbps=ceiling[inverse])
 
     def subset(self, index) -> SatelliteCapacity:
         """The satellites selected by an index array or mask."""

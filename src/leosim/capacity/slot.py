@@ -120,6 +120,39 @@ def _route_classes(keys: np.ndarray, paths: np.ndarray) -> tuple[np.ndarray, np.
     return first, inverse
 
 
+def _cell_tier_demand(t: Terminals, eligible, n_cell: int):
+    """Offered demand of the eligible rows: per cell and tier ``(C, T)`` (column 0 the highest tier, the
+    scheduler's input), each row's tier column ``(P,)`` and each row's offered Mbps ``(P,)`` (0 if not
+    eligible)."""
+    tiers_desc = np.unique(t.tier[eligible])[::-1] if eligible.any() else np.zeros(1, np.int64)
+    tier_col = np.searchsorted(-tiers_desc, -t.tier)
+    offered = np.where(eligible, t.count * t.activity * t.demand_mbps, 0.0)
+    flat = np.where(eligible, t.cell, 0) * tiers_desc.size + np.where(eligible, tier_col, 0)
+    cell_demand = np.bincount(flat, weights=offered, minlength=n_cell * tiers_desc.size).reshape(n_cell, -1)
+    return cell_demand, tier_col, offered
+
+
+def beam_capped_demand(cells: CellTable, terminals: Terminals, eligible, sat_ecef_km, params: CapacityParams, *,
+                       pairs=None, rain_db=None, satellites: SatelliteCapacity | None = None) -> np.ndarray:
+    """``(P,)`` Mbps: the part of each eligible row's offered demand that its cell's beams can carry this slot
+    (the scheduler of :func:`capacity_slot` on the same rows; a cell's beams cover its tiers from the highest
+    down, as :func:`~leosim.capacity.beams.schedule_beams` grants them), 0 for rows not eligible. What a
+    gateway's feeders are offered once the beams have done their part (load-aware landing,
+    :mod:`leosim.network.balancing`)."""
+    t = terminals
+    eligible = np.asarray(eligible, dtype=bool) & (t.cell >= 0)
+    cell_demand, tier_col, offered = _cell_tier_demand(t, eligible, len(cells))
+    sat = np.asarray(sat_ecef_km, dtype=np.float64).reshape(-1, 3)
+    plan = schedule_beams(cells.ecef_km, cells.up, cell_demand, sat, params, pairs=pairs, rain_db=rain_db,
+                          site_tree=cells.tree, satellite_beams=None if satellites is None else satellites.beams)
+    above = np.cumsum(cell_demand, axis=1) - cell_demand  # demand of the higher tiers in the cell
+    covered = np.clip(plan.cell_capacity_mbps[:, None] - above, 0.0, cell_demand)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(cell_demand > 0, covered / cell_demand, 0.0)
+    cell = np.maximum(t.cell, 0)
+    return np.where(eligible, offered * share[cell, tier_col], 0.0)
+
+
 def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths, gateway, sat_ecef_km,
                   params: CapacityParams, *, gateway_sites=None, gateway_capacity_mbps=None,
                   pairs=None, rain_db=None, satellites: SatelliteCapacity | None = None) -> SlotCapacity:
@@ -154,12 +187,7 @@ def capacity_slot(cells: CellTable, terminals: Terminals, status, allowed, paths
                                "gateway_sites", field="gateway_sites")
     weight = t.count * t.activity
     mean_demand = t.demand_mbps * t.activity
-    # Offered demand per cell and tier (column 0 = highest tier) for the scheduler.
-    tiers_desc = np.unique(t.tier[eligible])[::-1] if eligible.any() else np.zeros(1, np.int64)
-    tier_col = np.searchsorted(-tiers_desc, -t.tier)
-    offered = np.where(eligible, weight * t.demand_mbps, 0.0)
-    flat = np.where(eligible, t.cell, 0) * tiers_desc.size + np.where(eligible, tier_col, 0)
-    cell_demand = np.bincount(flat, weights=offered, minlength=n_cell * tiers_desc.size).reshape(n_cell, -1)
+    cell_demand, _tier_col, offered = _cell_tier_demand(t, eligible, n_cell)
     plan = schedule_beams(cells.ecef_km, cells.up, cell_demand, sat, params, pairs=pairs, rain_db=rain_db,
                           site_tree=cells.tree, satellite_beams=None if satellites is None else satellites.beams)
     sat_ceiling = (np.full(n_sat, params.satellite_ceiling_mbps) if satellites is None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -540,8 +540,6 @@ class Plan:
 
         engine = self.service_engine
         params = self.capacity_params
-        if self.capacity_satellites is not None:  # a gateway antenna tracks any generation's satellites
-            params = replace(params, gateway_mbps_per_antenna=self.capacity_satellites.feeder_mbps_per_antenna)
         # Antennas per gateway: the ground data's `antennas` column where given, else the parameter; then
         # [capacity] gateway_antennas.
         given = self.sites.antennas[engine.gateways]
@@ -579,8 +577,13 @@ class Plan:
         from ..orbits.inference import satellite_launch_dates
 
         launched = satellite_launch_dates(self.constellation.satrecs)
+        if launched.size and np.isnat(launched).all():
+            warnings.warn(LeosimWarning(
+                f"{self.source}: [capacity] generations = \"launch-date\": no satellite has a launch date "
+                f"(generated shells, or element sets with blank international designators); every satellite "
+                f"takes the preset {spec.preset!r}"), stacklevel=2)
         overrides = {k: v for k, v in spec.parameters.items()
-                     if k in ("beams_per_satellite", "satellite_ceiling_mbps", "gateway_mbps_per_antenna")}
+                     if k in ("beams_per_satellite", "satellite_ceiling_mbps")}
         return SatelliteCapacity.of_generations(satellite_generations(launched, unknown=spec.preset), **overrides)
 
     @cached_property

@@ -23,7 +23,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..capacity import CapacityParams, CellTable, SlotCapacity, Terminals, capacity_slot, cells_of, locate_in_cells
+from ..capacity.beams import candidate_pairs
 from ..capacity.linkbudget import rain_fade_table
+from ..capacity.slot import beam_capped_demand
 from ..timebase import Times
 from .engine import FeederLoad, Motion, ServiceEngine
 from .engine import Terminals as AskedTerminals
@@ -140,15 +142,17 @@ class CapacityService:
         """:meth:`slot`, with the demand rows and territories of that slot (:meth:`_at_slot`)."""
         times = Times.from_utc([instant])
         position_km = np.asarray(position_km, dtype=np.float64).reshape(-1, 3)
-        load = None
-        if self.spill:  # a row offers its demand where it is routed (absent and denied rows are dropped there)
-            rows = self.demand
-            full = rows.count * rows.activity * rows.demand_mbps
-            offered = np.where(rows.cell >= 0, full, 0.0)
-            offered[self.moving] = full[self.moving]  # their cell is known only at the slot
-            load = FeederLoad(offered, self.gateway_capacity_mbps)
+        # Where the moving rows are at this slot (the engine's own motion, computed again inside serve).
+        demand, territory = self._at_slot(self.engine.motion(self.asked, times) if self.moving.size else None)
+        pairs = candidate_pairs(self.cells.ecef_km, self.cells.up, position_km, self.params,
+                                site_tree=self.cells.tree)  # once per slot, for every rule book
+
+        def offered_mbps(eligible):
+            return beam_capped_demand(self.cells, demand, eligible, position_km, self.params, pairs=pairs,
+                                      rain_db=self.rain_db, satellites=self.satellites)
+
+        load = FeederLoad(offered_mbps, self.gateway_capacity_mbps) if self.spill else None
         answer = self.engine.serve(times, position_km[None], books, self.asked, keep_paths=True, load=load)
-        demand, territory = self._at_slot(answer.motion)
         status = answer.status
         out = []
         for b in range(len(answer.books)):
@@ -156,7 +160,7 @@ class CapacityService:
                                      answer.node_paths[b][0], answer.gateway[b, 0], position_km, self.params,
                                      gateway_sites=self.gateway_sites,
                                      gateway_capacity_mbps=self.gateway_capacity_mbps,
-                                     satellites=self.satellites, rain_db=self.rain_db))
+                                     satellites=self.satellites, rain_db=self.rain_db, pairs=pairs))
         return out, demand, territory
 
     def slot(self, instant, position_km, books) -> list[SlotCapacity]:

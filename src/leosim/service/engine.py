@@ -29,7 +29,7 @@ and shared by every rule book, and routes once per distinct set of landing right
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -184,10 +184,12 @@ class Verdicts:
 @dataclass(frozen=True)
 class FeederLoad:
     """A busy hour's load for load-aware landing (:func:`~leosim.network.balancing.spill_overloaded_gateways`):
-    ``demand_mbps`` ``(n,)`` what each asked terminal offers when allowed and present, Mbps; ``capacity_mbps``
-    ``(G,)`` feeder capacity of each gateway in the engine's gateway order, Mbps."""
+    ``offered_mbps``, a callable ``(eligible) -> (n,) Mbps`` giving what each asked terminal offers the
+    gateways when the ``eligible`` ones (bool ``(n,)``: allowed, present, with a route) are served (e.g. its
+    demand as far as its cell's beams carry it: :func:`~leosim.capacity.slot.beam_capped_demand`);
+    ``capacity_mbps`` ``(G,)`` feeder capacity of each gateway in the engine's gateway order, Mbps."""
 
-    demand_mbps: np.ndarray
+    offered_mbps: Callable[[np.ndarray], np.ndarray]
     capacity_mbps: np.ndarray
 
 
@@ -543,12 +545,12 @@ class ServiceEngine:
                                                   landing=landing, extra_sites=extra)
                 routes = done[key]
                 if load is not None:
-                    offered = np.where(verdict.allowed[:, k], load.demand_mbps, 0.0)
+                    eligible = verdict.allowed[:, k] & (routes.gateway >= 0)
                     if motion is not None:
-                        offered = np.where(motion.present[:, k], offered, 0.0)
+                        eligible &= motion.present[:, k]
                     routes, _moved = spill_overloaded_gateways(
-                        self.router, position, terminals.site, terminals.pop, routes, offered, load.capacity_mbps,
-                        landing=landing, gsl_edges=gsl, extra_sites=extra)
+                        self.router, position, terminals.site, terminals.pop, routes, load.offered_mbps(eligible),
+                        load.capacity_mbps, landing=landing, gsl_edges=gsl, extra_sites=extra)
                 rtt[b, k], gateway[b, k], pop[b, k] = routes.rtt_ms, routes.gateway, routes.dst
                 first_sat[b, k] = first_satellite(routes.paths, position.shape[0])
                 path[b, k] = path_strings(routes.paths)
