@@ -221,3 +221,20 @@ def test_gateway_overflow_spills_to_gateways_with_room(tmp_path):
     assert idle_over.any()  # the case exercises spilling
     fits = offered_load["spill"] <= capacity * (1 + 1e-12)
     assert (fits | (idle_over & (offered_load["spill"] <= offered_load["none"] * (1 + 1e-12)))).all()
+
+
+@pytest.mark.slow
+def test_capacity_rows_reach_the_published_pops(tmp_path):
+    # With pop_assignment = "published", capacity rows go to the PoP the access table's terminals go to: the
+    # fixed sites to plan.assigned_pop, the spread rows to their country's published PoP (not the nearest).
+    path = tmp_path / "published.toml"
+    path.write_text(SCENARIO.replace('pops = "default"', 'pops = "starlink"\npop_assignment = "published"'))
+    plan = Scenario.from_toml(path).plan
+    service = plan.capacity_service
+    fixed = service.order < int((service.rows.site >= 0).sum())
+    by_site = dict(zip(plan.sites.ids[plan.terminals].tolist(), plan.assigned_pop.tolist(), strict=True))
+    want = [by_site[i] for i in service.rows.site_id[service.order[fixed]].tolist()]
+    assert service.asked.pop[fixed].tolist() == want and (np.asarray(want) >= 0).any()
+    territory = service.territory[~fixed]
+    listed = territory == "UKR"  # the feed assigns Ukraine a PoP (not Poland or Taiwan: their rows go nearest)
+    assert listed.any() and (service.asked.pop[~fixed][listed] >= 0).all()

@@ -83,6 +83,7 @@ class CapacityService:
             region=np.r_[asked_fixed.region, asked_places.region], fleet=np.r_[asked_fixed.fleet, asked_places.fleet],
             tenant=np.r_[asked_fixed.tenant, asked_places.tenant], pop=np.r_[asked_fixed.pop, asked_places.pop],
             extra=asked_places.extra)
+        asked, _why = engine.assign_pops(asked)  # the PoP each row's traffic must reach, as the access table has
         if tracks or registry is not None:
             asked = engine.with_mobility(asked, tracks=tracks, registry=registry, abroad_since=abroad_since)
         self.asked = asked
