@@ -23,8 +23,6 @@ gateway nothing is re-routed.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 OVERLOAD_RTOL = 1e-12
@@ -78,7 +76,7 @@ def spill_overloaded_gateways(router, sat_ecef_km, src, dst, routes, demand_mbps
         # Step 3: newcomers in order of their new RTT, into the room each gateway has left.
         ok, refused = _admit(cand, cpos, again.rtt_ms, demand[wait], load, limit)
         if ok.size:
-            routes = _with_rows(routes, again, wait[ok], ok)
+            routes = routes.with_rows(again, wait[ok], ok)
             moved[wait[ok]] = True
             load += np.bincount(np.searchsorted(gateways, again.gateway[ok]), weights=demand[wait[ok]],
                                 minlength=n_gw)
@@ -88,7 +86,7 @@ def spill_overloaded_gateways(router, sat_ecef_km, src, dst, routes, demand_mbps
             break
     # Step 4: terminals still waiting keep their first route.
     if wait.size:
-        routes = _with_rows(routes, first, wait, wait)
+        routes = routes.with_rows(first, wait, wait)
         moved[wait] = False
     return routes, moved
 
@@ -110,24 +108,3 @@ def _admit(rows, gpos, rtt_ms, demand, load, limit):
     gate_start = np.repeat(start, np.diff(np.r_[start, rows_s.size]))
     admitted = ~(stop >= gate_start)
     return np.sort(rows_s[admitted]), np.sort(rows_s[~admitted])
-
-
-def _with_rows(routes, other, rows, other_rows):
-    """``routes`` with pairs ``rows`` taken from ``other``'s pairs ``other_rows`` (paths re-padded)."""
-    width = max(routes.paths.shape[1], other.paths.shape[1])
-    paths = _left_pad(routes.paths, width)
-    paths[rows] = _left_pad(other.paths, width)[other_rows]
-    out = {"paths": paths}
-    for name in ("dst", "gateway", "rtt_ms", "one_way_ms", "hops"):
-        column = getattr(routes, name).copy()
-        column[rows] = getattr(other, name)[other_rows]
-        out[name] = column
-    return replace(routes, **out)
-
-
-def _left_pad(paths, width: int) -> np.ndarray:
-    """Right-aligned path rows padded with -1 on the left to ``width`` columns (a copy)."""
-    out = np.full((paths.shape[0], width), -1, dtype=np.int64)
-    if paths.shape[1]:
-        out[:, width - paths.shape[1]:] = paths
-    return out

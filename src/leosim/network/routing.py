@@ -237,6 +237,33 @@ class StepRoutes:
         row = self.paths[p]
         return row[row >= 0]
 
+    def with_rows(self, other: StepRoutes, rows, other_rows) -> StepRoutes:
+        """These routes with pairs ``rows`` replaced by ``other``'s pairs ``other_rows`` (same instant)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        keep = np.setdiff1d(np.arange(self.src.size), rows)
+        return merged_routes(self.src.size, [(keep, self, keep), (rows, other, other_rows)])
+
+
+_PAIR_COLUMNS = ("src", "dst", "gateway", "rtt_ms", "one_way_ms", "hops")
+"""The per-pair columns of :class:`StepRoutes` besides ``paths``."""
+
+
+def merged_routes(n_pair: int, parts) -> StepRoutes:
+    """One :class:`StepRoutes` of ``n_pair`` pairs from ``parts``, each ``(rows, routes, their_rows)``: pairs
+    ``rows`` are ``routes``' pairs ``their_rows`` (None: all of them, in order); paths re-padded to the widest
+    part, right-aligned. The parts must cover every pair; the ISL state is the first part's."""
+    width = max(r.paths.shape[1] for _, r, _ in parts)
+    out = {name: np.empty(n_pair, getattr(parts[0][1], name).dtype) for name in _PAIR_COLUMNS}
+    paths = np.full((n_pair, width), -1, np.int64)
+    for rows, routes, their in parts:
+        pick = slice(None) if their is None else np.asarray(their, dtype=np.int64)
+        for name, column in out.items():
+            column[rows] = getattr(routes, name)[pick]
+        if routes.paths.shape[1]:
+            paths[rows, width - routes.paths.shape[1]:] = routes.paths[pick]
+    first = parts[0][1]
+    return StepRoutes(**out, paths=paths, isl_valid=first.isl_valid, isl_report=first.isl_report)
+
 
 class Router:
     """Routes between ground sites at one instant at a time; fixed for a run: sites, ISLs, mode, rules.
@@ -511,20 +538,10 @@ class Router:
         if gsl_edges is None:
             gsl_edges = self.gsl_edges(sat_ecef_km, extra_sites)
         best = dst < 0
-        parts = [(np.flatnonzero(sel), self.route(sat_ecef_km, src[sel], dst[sel], gsl_edges=gsl_edges,
-                                                  landing=landing, extra_sites=extra_sites))
-                 for sel in (best, ~best)]
-        width = max(r.paths.shape[1] for _, r in parts)
-        n_pair = src.size
-        out = {name: np.empty(n_pair, getattr(parts[0][1], name).dtype)
-               for name in ("src", "dst", "gateway", "rtt_ms", "one_way_ms", "hops")}
-        paths = np.full((n_pair, width), -1, np.int64)
-        for idx, r in parts:
-            for name, arr in out.items():
-                arr[idx] = getattr(r, name)
-            paths[idx, width - r.paths.shape[1]:] = r.paths  # right-aligned
-        first = parts[0][1]
-        return StepRoutes(**out, paths=paths, isl_valid=first.isl_valid, isl_report=first.isl_report)
+        return merged_routes(src.size, [(np.flatnonzero(sel), self.route(sat_ecef_km, src[sel], dst[sel],
+                                                                         gsl_edges=gsl_edges, landing=landing,
+                                                                         extra_sites=extra_sites), None)
+                                        for sel in (best, ~best)])
 
     def _choose_pops(self, delay_to_pops, dst):
         """User mode: each pair's PoP: the given one, or (``dst == -1``) the one with the least delay;
