@@ -52,18 +52,8 @@ class ChunkEngine:
     def _capacity_columns(self, times: Times) -> dict[str, dict[str, np.ndarray]]:
         """Capacity tables (every variant) at the slot instants in this chunk's span
         ``[times[0], times[0] + len(times) × step)``, so that any chunking partitions the slots."""
-        from ..capacity.beams import slot_instants
-
         plan, service = self.plan, self.plan.capacity_service
-        start = times.utc[0]
-        end = start + np.timedelta64(round(len(times) * plan.spec.time.step_s * 1e9), "ns")
-        slots = slot_instants(start, end, service.params)
-        every = plan.spec.capacity.every_slots
-        if every > 1:  # the slot's number since the Unix epoch decides, so chunking never changes the choice
-            slot_ms = round(service.params.slot_s * 1000)
-            number = (slots.astype("datetime64[ms]").astype(np.int64) - round(service.params.slot_offset_s * 1000)) \
-                // slot_ms
-            slots = slots[number % every == 0]
+        slots = plan.capacity_slot_instants(times)
         frames: dict[str, list] = {"capacity_cells": [], "throughput": [], "gateway_load": []}
         names = [v.name for v in plan.variants]
         if slots.size:

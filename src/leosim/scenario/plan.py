@@ -553,18 +553,29 @@ class Plan:
             antennas[hit] = count
         # Moving terminals as the run's access table has them (asked_terminals); their cells are collected at
         # every slot instant of the window (the union of the chunks' spans).
-        slots = None
-        if self.tracks:
-            from ..capacity.beams import slot_instants
-
-            start = self.times.utc[0]
-            end = start + np.timedelta64(round(len(self.times) * self.spec.time.step_s * 1e9), "ns")
-            slots = slot_instants(start, end, params)
+        slots = self.capacity_slot_instants(self.times, thin=False) if self.tracks else None
         return CapacityService(engine, params, self.capacity_rows,
                                gateway_capacity_mbps=antennas * params.gateway_mbps_per_antenna,
                                satellites=self.capacity_satellites, tracks=self.tracks, registry=self.registry,
                                abroad_since=self.times.utc[0], slot_instants=slots,
                                spill=self.spec.capacity.gateway_overflow == "spill")
+
+    def capacity_slot_instants(self, times, *, thin: bool = True) -> np.ndarray:
+        """The capacity slot instants in ``times``' span ``[times[0], times[0] + len(times) × step)`` (so that
+        any chunking of the window partitions them), ``datetime64[ms]``; with ``thin``, only one in
+        ``[capacity] every_slots`` (by the slot's number since the Unix epoch, the same in every chunk)."""
+        from ..capacity.beams import slot_instants
+
+        params = self.capacity_params
+        start = times.utc[0]
+        end = start + np.timedelta64(round(len(times) * self.spec.time.step_s * 1e9), "ns")
+        slots = slot_instants(start, end, params)
+        every = self.spec.capacity.every_slots
+        if thin and every > 1:
+            slot_ms = round(params.slot_s * 1000)
+            number = (slots.astype("datetime64[ms]").astype(np.int64) - round(params.slot_offset_s * 1000)) // slot_ms
+            slots = slots[number % every == 0]
+        return slots
 
     @cached_property
     def capacity_satellites(self):
