@@ -143,8 +143,9 @@ class CapacityService:
         """:meth:`slot`, with the demand rows and territories of that slot (:meth:`_at_slot`)."""
         times = Times.from_utc([instant])
         position_km = np.asarray(position_km, dtype=np.float64).reshape(-1, 3)
-        # Where the moving rows are at this slot (the engine's own motion, computed again inside serve).
-        demand, territory = self._at_slot(self.engine.motion(self.asked, times) if self.moving.size else None)
+        # Where the moving rows are at this slot (the engine's own motion, which serve then reuses).
+        motion = self.engine.motion(self.asked, times)
+        demand, territory = self._at_slot(motion)
         pairs = candidate_pairs(self.cells.ecef_km, self.cells.up, position_km, self.params,
                                 site_tree=self.cells.tree)  # once per slot, for every rule book
 
@@ -153,7 +154,8 @@ class CapacityService:
                                       rain_db=self.rain_db, satellites=self.satellites)
 
         load = FeederLoad(offered_mbps, self.gateway_capacity_mbps) if self.spill else None
-        answer = self.engine.serve(times, position_km[None], books, self.asked, keep_paths=True, load=load)
+        answer = self.engine.serve(times, position_km[None], books, self.asked, keep_paths=True, load=load,
+                                   motion=motion)
         status = answer.status
         out = []
         for b in range(len(answer.books)):

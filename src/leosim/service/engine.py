@@ -501,17 +501,20 @@ class ServiceEngine:
 
     # ----- service ---------------------------------------------------------------------------------------
     def serve(self, times: Times, position_km, books: Sequence[RuleBook], terminals: Terminals, *,
-              keep_paths: bool = False, load: FeederLoad | None = None) -> ServiceAnswer:
+              keep_paths: bool = False, load: FeederLoad | None = None,
+              motion: Motion | None = None) -> ServiceAnswer:
         """What ``terminals`` get at ``times`` under each rule book; ``position_km`` ``(T, N, 3)`` satellite
         ITRS positions at those instants, km (NaN rows for satellites without a position). ``keep_paths``
         also keeps the routes as node-id rows (``ServiceAnswer.node_paths``). ``load``: the terminals' demand
         and the gateways' feeder capacity; then traffic that would overload a gateway spills to the next
         (:mod:`leosim.network.balancing`; only allowed, present terminals count). Without it, routes are
-        those of an idle network."""
+        those of an idle network. ``motion``: :meth:`motion` of ``terminals`` at ``times`` when the caller has
+        it already (default: computed here)."""
         books = tuple(books)
         position_km = np.asarray(position_km, dtype=np.float64)
         n_book, n_t, n = len(books), len(times), len(terminals)
-        motion = self.motion(terminals, times)
+        if motion is None:
+            motion = self.motion(terminals, times)
         verdicts = [self.verdicts(book, terminals, times, motion) for book in books]
         moving = terminals.mobility.moving if terminals.mobility is not None else np.zeros(0, np.int64)
         shape = (n_book, n_t, n)
