@@ -87,12 +87,11 @@ def weighted_quantile(values, weights, q):
 def us_constellation(elements, as_of=None):
     """The operational satellites of an element file launched by ``as_of`` (as a scenario's ``[constellation]
     as_of``), and their per-generation limits (by launch date)."""
-    from leosim.orbits.inference import infer_constellation, satellite_launch_dates
+    from leosim.orbits.inference import infer_constellation, launched_by, satellite_launch_dates
 
     constellation = Constellation.from_file(elements)
     if as_of is not None:
-        launched = satellite_launch_dates(constellation.satrecs)
-        constellation = constellation.subset(np.isnat(launched) | (launched <= np.datetime64(as_of, "D")))
+        constellation = launched_by(constellation, as_of)
     constellation = infer_constellation(constellation)
     generations = satellite_generations(satellite_launch_dates(constellation.satrecs))
     return constellation, SatelliteCapacity.of_generations(generations), generations

@@ -44,14 +44,12 @@ def constellation_info(file, as_json, as_of, sat_out):
     import numpy as np
 
     from ..orbits.constellation import Constellation
-    from ..orbits.inference import infer_constellation, satellite_launch_dates
+    from ..orbits.inference import infer_constellation, launched_by
     from ..timebase import parse_utc
 
     sats = Constellation.from_file(file)
     if as_of is not None:
-        day = parse_utc(as_of, source="--as-of").astype("datetime64[D]")
-        launched = satellite_launch_dates(sats.satrecs)
-        sats = sats.subset(np.isnat(launched) | (launched <= day))
+        sats = launched_by(sats, parse_utc(as_of, source="--as-of").astype("datetime64[D]"))
     inferred = infer_constellation(sats, keep_non_operational=True)
     st = inferred.structure
     statuses, counts = np.unique(st.status.astype(str), return_counts=True)

@@ -177,6 +177,13 @@ def satellite_launch_dates(satrecs) -> np.ndarray:
     return launch_dates([getattr(sat, "intldesg", "") for sat in satrecs])
 
 
+def launched_by(constellation, as_of):
+    """The satellites of ``constellation`` launched on or before the day ``as_of`` (a date, datetime64 or ISO
+    text; by :func:`satellite_launch_dates`), keeping those whose launch date is unknown."""
+    launched = satellite_launch_dates(constellation.satrecs)
+    return constellation.subset(np.isnat(launched) | (launched <= np.datetime64(as_of, "D")))
+
+
 def infer_structure(satrecs, *, reference_epoch_utc=None, launch_date=None,
                     inclination_tol_deg: float = INCLINATION_TOL_DEG, altitude_tol_km: float = ALTITUDE_TOL_KM,
                     min_core_neighbours: int = MIN_CORE_NEIGHBOURS,

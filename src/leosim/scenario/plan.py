@@ -189,12 +189,11 @@ class Plan:
         far from the window."""
         import warnings
 
-        from ..orbits.inference import infer_constellation, satellite_launch_dates, stale_elements_message
+        from ..orbits.inference import infer_constellation, launched_by, stale_elements_message
 
         c = self.spec.constellation
         if c.as_of is not None:
-            launched = satellite_launch_dates(sats.satrecs)
-            sats = sats.subset(np.isnat(launched) | (launched <= np.datetime64(c.as_of, "D")))
+            sats = launched_by(sats, c.as_of)
         message = stale_elements_message(sats.epoch_utc, self.times.utc[0], self.times.utc[-1])
         if message:
             warnings.warn(LeosimWarning(f"{self.source}: {message}"), stacklevel=2)
